@@ -1,0 +1,63 @@
+# emotion_nbdev: `make demo` runs the main job, `make test` runs every check. Both create .venv when missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test docs lab export readme corpus system-deps check-sync nbtest pytest outputs clean help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2]==(3,11) else "emotion_nbdev pins its dependencies for Python 3.11; set PYTHON=python3.11")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP) ## set up and run the main job on the embedded synthetic data
+	$(BIN)/emotion-nbdev index "$$($(BIN)/emotion-nbdev sample-data)" -o artifacts/synthetic_manifest.csv
+
+system-deps: ## install Debian packages the tests need (chromium, espeak-ng, flite) when missing
+	@bash tools/system-deps.sh
+
+check-sync: $(STAMP) ## fail when the package or README is out of step with the notebooks, or notebooks are not clean
+	$(BIN)/python tools/check_sync.py
+
+nbtest: $(STAMP) ## run every notebook top to bottom
+	cd nbs && ../$(BIN)/nbdev-test --n-workers 2
+
+pytest: $(STAMP) system-deps ## run tests/
+	$(BIN)/python -m pytest tests
+
+test: $(STAMP) system-deps ## set up and run every check: sync, notebooks, pytest
+	$(BIN)/python tools/check_sync.py
+	cd nbs && ../$(BIN)/nbdev-test --n-workers 2
+	$(BIN)/python -m pytest tests
+
+docs: $(STAMP) ## build the docs site into _docs/ (quarto if on PATH, else smalldocs)
+	$(BIN)/python tools/build_docs.py
+
+lab: $(STAMP) ## open the notebooks in JupyterLab
+	$(BIN)/jupyter lab nbs
+
+export: $(STAMP) ## notebooks -> package, then README from index.ipynb
+	$(BIN)/nbdev-export
+	$(BIN)/python tools/readme.py
+
+readme: $(STAMP) ## README.md from nbs/index.ipynb
+	$(BIN)/python tools/readme.py
+
+outputs: $(STAMP) ## execute every notebook and save its outputs (what the docs show), then clean
+	cd nbs && ../$(BIN)/nbdev-test --n-workers 2 --save
+	$(BIN)/nbdev-clean
+	$(BIN)/python tools/readme.py
+
+corpus: $(STAMP) ## regenerate the embedded synthetic speech corpus (needs espeak-ng and flite)
+	$(BIN)/python tools/make_speech_corpus.py
+
+clean: ## remove the venv, build outputs and caches
+	rm -rf $(VENV) _proc _docs artifacts build dist *.egg-info .pytest_cache .hypothesis
+	find . -name __pycache__ -prune -exec rm -rf {} +
