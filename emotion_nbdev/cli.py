@@ -11,7 +11,7 @@ from pathlib import Path
 from .core import DATA_ENV_VAR
 
 # %% auto #0
-__all__ = ['CliError', 'cmd_index', 'cmd_sample_data', 'build_parser', 'main']
+__all__ = ['CliError', 'cmd_index', 'cmd_sample_data', 'cmd_features', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #4d46d3cf
 class CliError(Exception):
@@ -59,6 +59,34 @@ def cmd_sample_data(args:argparse.Namespace, # parsed `sample-data` options
     print(dst)
     return 0
 
+# %% ../nbs/08_cli.ipynb #de94fb21
+def cmd_features(args:argparse.Namespace, # parsed `features` options
+                )->int: # exit status
+    "Extract the 175 features of every clip of a manifest into a Parquet table."
+    import pandas as pd
+    from emotion_nbdev.features import extract_features, save_features, AUGMENTATIONS
+    src = Path(args.manifest)
+    if not src.is_file(): raise CliError(f'MANIFEST {src} does not exist (make one with: emotion-nbdev index ROOT -o manifest.csv)')
+    try: manifest = pd.read_csv(src, dtype={'speaker': str, 'sentence': str, 'clip_id': str})
+    except Exception as e: raise CliError(f'{src}: not a readable CSV: {e}') from None
+    if 'path' not in manifest.columns: raise CliError(f"{src}: no 'path' column (make the manifest with emotion-nbdev index)")
+    manifest['path'] = [p if Path(p).is_absolute() else str((src.parent/p).resolve()) for p in manifest['path']]
+    augment = [a.strip() for a in (args.augment or '').split(',') if a.strip()]
+    unknown = [a for a in augment if a not in AUGMENTATIONS]
+    if unknown: raise CliError(f"unknown --augment {', '.join(unknown)}; choose from {', '.join(AUGMENTATIONS)}")
+    if args.jobs < 1: raise CliError('--jobs must be at least 1')
+    cache = None if args.no_cache else (args.cache or 'default')
+    table = extract_features(manifest, augment=augment, jobs=args.jobs, backend=args.backend,
+                             scheduler=args.scheduler, cache=cache, progress=not args.quiet)
+    out = save_features(table, args.output)
+    s = table.stats
+    print(f"{s['ok']}/{s['clips']} clips -> {s['rows']} rows x 175 features in {s['seconds']} s "
+          f"({s['backend']}, {s['jobs']} job(s), {s['cache_hits']} cached vectors); wrote {out}")
+    print(table.skipped)
+    for path, reason in table.skipped: print(f'  {path}: {reason}')
+    if s['ok'] == 0: raise CliError(f'no clip of {src} gave features')
+    return 1 if (args.strict and len(table.skipped)) else 0
+
 # %% ../nbs/08_cli.ipynb #7347a5f7
 def build_parser()->argparse.ArgumentParser:
     "The `emotion-nbdev` argument parser with all sub-commands."
@@ -83,6 +111,19 @@ def build_parser()->argparse.ArgumentParser:
                         description='Print the folder of the embedded synthetic speech corpus, or copy it to --out.')
     sd.add_argument('--out', metavar='DIR', help='copy the corpus into DIR and print the copy')
     sd.set_defaults(func=cmd_sample_data)
+    ft = sub.add_parser('features', help='175-dim features of every clip of a manifest -> Parquet',
+                        description='Compute the 175-dim feature vector (ZCR, chroma, MFCC, RMS, mel, contrast, tonnetz) of every clip of a manifest CSV.')
+    ft.add_argument('manifest', metavar='MANIFEST', help='manifest CSV from emotion-nbdev index (needs a path column)')
+    ft.add_argument('-o', '--output', required=True, metavar='FEATURES.parquet', help='Parquet file to write')
+    ft.add_argument('--augment', metavar='KINDS', default='', help='comma-separated augmentations to add as extra rows: noise,stretch,pitch (default: none)')
+    ft.add_argument('--jobs', type=int, default=1, metavar='N', help='parallel worker processes (default: 1)')
+    ft.add_argument('--backend', default='loky', choices=['loky', 'dask'], help='joblib processes (loky) or a Dask cluster (default: loky)')
+    ft.add_argument('--scheduler', metavar='ADDR', help='Dask scheduler address, e.g. tcp://host:8786 (default: a LocalCluster of --jobs workers)')
+    ft.add_argument('--cache', metavar='DIR', help='feature cache folder; a rerun resumes from it (default: $EMOTION_CACHE_DIR/features or ~/.cache/emotion_nbdev/features)')
+    ft.add_argument('--no-cache', action='store_true', help='compute everything, read and write no cache')
+    ft.add_argument('--strict', action='store_true', help='exit with status 1 when any clip failed (default: report and exit 0)')
+    ft.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+    ft.set_defaults(func=cmd_features)
     return p
 
 def main(argv:list|None=None, # arguments (default: sys.argv[1:])

@@ -6,6 +6,7 @@ pkgs=()
 command -v chromium >/dev/null || pkgs+=(chromium)
 command -v espeak-ng >/dev/null || pkgs+=(espeak-ng)
 command -v flite >/dev/null || pkgs+=(flite)
+[ -f /usr/share/sounds/alsa/Front_Center.wav ] || pkgs+=(alsa-utils)  # real recorded speech for feature tests
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
