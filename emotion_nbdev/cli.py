@@ -11,7 +11,8 @@ from pathlib import Path
 from .core import DATA_ENV_VAR
 
 # %% auto #0
-__all__ = ['CliError', 'cmd_index', 'cmd_sample_data', 'cmd_features', 'build_parser', 'main']
+__all__ = ['CliError', 'cmd_index', 'cmd_sample_data', 'cmd_features', 'cmd_landmarks', 'cmd_sample_faces', 'cmd_train_landmarks',
+           'cmd_predict_face', 'add_face_commands', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #4d46d3cf
 class CliError(Exception):
@@ -87,6 +88,124 @@ def cmd_features(args:argparse.Namespace, # parsed `features` options
     if s['ok'] == 0: raise CliError(f'no clip of {src} gave features')
     return 1 if (args.strict and len(table.skipped)) else 0
 
+# %% ../nbs/08_cli.ipynb #071e2c40
+def cmd_landmarks(args:argparse.Namespace, # parsed `landmarks` options
+                 )->int: # exit status
+    "Write the 68 landmarks of every face in images/folders to a landmark CSV, with the skipped images."
+    from emotion_nbdev.face_data import landmarks_from_images
+    for p in args.inputs:
+        if not Path(p).exists(): raise CliError(f'{p} does not exist')
+    res = landmarks_from_images(args.inputs, several_faces=args.several_faces, progress=not args.quiet,
+                                detector=args.detector, upsample=args.upsample, min_score=args.min_score)
+    out = Path(args.output); out.parent.mkdir(parents=True, exist_ok=True)
+    res.table.to_csv(out, index=False)
+    skipped_csv = out.with_name(out.stem + '.skipped.csv')
+    res.skipped.to_frame().to_csv(skipped_csv, index=False)
+    labelled = int((res.table['target'] >= 0).sum()) if len(res.table) else 0
+    print(f'{len(res.table)} face(s) ({labelled} labelled from folder names) -> {out}\n{res.skipped}')
+    for path, reason in list(res.skipped)[:10]: print(f'  {path}: {reason}')
+    print(f'skipped images listed in {skipped_csv}')
+    if not len(res.table): raise CliError('no face found in any image')
+    return 0
+
+def cmd_sample_faces(args:argparse.Namespace, # parsed `sample-faces` options
+                    )->int: # exit status
+    "Write synthetic faces (folder per emotion) with their landmark CSV into --out."
+    from emotion_nbdev.face_data import write_synthetic_faces
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()): raise CliError(f'{out} is not empty; choose a new folder')
+    if args.n < 7: raise CliError(f'--n {args.n}: need at least 7 faces (one per emotion)')
+    try: write_synthetic_faces(out, n=args.n, n_subjects=args.subjects, size=args.size, seed=args.seed)
+    except ValueError as e: raise CliError(str(e)) from None
+    print(f'wrote {args.n} synthetic faces ({args.size}x{args.size}, {args.subjects} subjects) to {out}: <emotion>/<id>.png, landmarks.csv, SYNTHETIC.json')
+    return 0
+
+def cmd_train_landmarks(args:argparse.Namespace, # parsed `train-landmarks` options
+                       )->int: # exit status
+    "Train the landmark model with subject-grouped folds; save it (skops) and its report."
+    import json
+    from emotion_nbdev.face_data import read_landmark_csv
+    from emotion_nbdev.face_models import train_landmark_model, save_landmark_model
+    table = read_landmark_csv(args.csv)
+    if table['subject'].nunique() < 2: raise CliError(f'{args.csv}: subject-grouped folds need at least 2 subjects; it has 1')
+    model, report = train_landmark_model(table, features=args.features, n_splits=args.folds)
+    save_landmark_model(model, args.output, report)
+    data = 'synthetic data' if report['data']['synthetic'] else 'real data'
+    print(f"{report['data']['rows']} faces, {report['data']['subjects']} subjects ({data}); split: subject-grouped, {report['folds']} folds")
+    print(f"accuracy {report['accuracy']:.3f} ± {report['accuracy_std']:.3f} (std over folds), macro-F1 {report['macro_f1']:.3f}, "
+          f"UAR {report['uar']:.3f}, AUC (one-vs-rest, macro) {report['auc_ovr_macro']:.3f}")
+    print(f"best params {report['best_params']} (search {report['search_seconds']:.1f} s; helped over default: {report['grid_helped']})")
+    print(f'saved {args.output}')
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(json.dumps(report, indent=1, default=str))
+        print(f'report {args.report}')
+    return 0
+
+def cmd_predict_face(args:argparse.Namespace, # parsed `predict-face` options
+                    )->int: # exit status: 0, or 1 when any image failed
+    "Emotion of every face in each image; one JSON object per image with --json."
+    import json
+    if Path(args.model).suffix != '.skops':
+        raise CliError(f'{args.model}: unknown model type {Path(args.model).suffix or "(no extension)"}; expected a .skops landmark model')
+    from emotion_nbdev.face_models import load_landmark_model, predict_face_landmarks
+    model, _ = load_landmark_model(args.model)
+    failed = 0
+    for path in args.images:
+        try:
+            faces = predict_face_landmarks(model, path)
+            rec = {'path': path, 'faces': faces} if faces else {'path': path, 'error': 'no face found'}
+        except ValueError as e:  # UnreadableImageError and friends: report, go on
+            rec = {'path': path, 'error': str(e)}
+        failed += 'error' in rec
+        if args.json: print(json.dumps(rec))
+        elif 'error' in rec: print(f'{path}: error: {rec["error"]}')
+        else:
+            for i, f in enumerate(rec['faces']):
+                print(f"{path}: face {i + 1} at {tuple(f['box'])}: {f['emotion']} (p={f['probabilities'][f['emotion']]:.2f})")
+    return 1 if failed else 0
+
+def add_face_commands(sub, # the sub-parsers of `build_parser`
+                     ):
+    "Add the face sub-commands: landmarks, sample-faces, train-landmarks, predict-face."
+    lm = sub.add_parser('landmarks', help='68 facial landmarks of every face in images -> landmark CSV',
+                        description='Detect faces (dlib HOG or OpenCV Haar) and write their 68 iBUG landmarks in the landmark CSV layout. '
+                                    'The dlib landmark model is for non-commercial use only (iBUG 300-W licence).')
+    lm.add_argument('inputs', nargs='+', metavar='IMAGE_OR_DIR', help='image files and/or folders (searched recursively)')
+    lm.add_argument('-o', '--output', required=True, metavar='LANDMARKS.csv', help='CSV to write (and LANDMARKS.skipped.csv beside it)')
+    lm.add_argument('--several-faces', default='skip', choices=['skip', 'all', 'largest'],
+                    help='an image with more than one face: skip and report it, keep all faces, or keep the largest (default: skip)')
+    lm.add_argument('--detector', default='dlib', choices=['dlib', 'haar'], help='face detector (default: dlib HOG)')
+    lm.add_argument('--upsample', type=int, default=None, metavar='N', help='dlib: upsample N times to find small faces (default: once below 0.5 MP)')
+    lm.add_argument('--min-score', type=float, default=0.5, metavar='S', help='dlib: drop detections scoring below S (default: 0.5)')
+    lm.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+    lm.set_defaults(func=cmd_landmarks)
+
+    sf = sub.add_parser('sample-faces', help='write synthetic faces (folder per emotion) and their landmark CSV',
+                        description='Write seeded synthetic 7-emotion faces: <emotion>/<id>.png, landmarks.csv (exact landmarks) and SYNTHETIC.json.')
+    sf.add_argument('--out', required=True, metavar='DIR', help='folder to write (new or empty)')
+    sf.add_argument('--n', type=int, default=700, metavar='N', help='number of faces (default: 700)')
+    sf.add_argument('--subjects', type=int, default=20, metavar='K', help='synthetic people (default: 20)')
+    sf.add_argument('--size', type=int, default=128, metavar='PX', help='image side in pixels (default: 128)')
+    sf.add_argument('--seed', type=int, default=42, help='generator seed (default: 42)')
+    sf.set_defaults(func=cmd_sample_faces)
+
+    tl = sub.add_parser('train-landmarks', help='train the landmark emotion model (subject-grouped folds)',
+                        description='Train logistic regression on landmark features with subject-grouped folds; save it with skops.')
+    tl.add_argument('csv', metavar='CSV', help='landmark CSV (id, target, targetName, subject, x0, y0, ..., x67, y67)')
+    tl.add_argument('-o', '--output', required=True, metavar='MODEL.skops', help='model file to write')
+    tl.add_argument('--report', metavar='REPORT.json', help='write the metrics report (accuracy, macro_f1, uar, auc_ovr_macro, auc_ovr_micro, confusion, ...)')
+    tl.add_argument('--features', default='distances', choices=['raw', 'normalised', 'distances'], help='feature set (default: distances)')
+    tl.add_argument('--folds', type=int, default=5, metavar='K', help='subject-grouped folds (default: 5)')
+    tl.set_defaults(func=cmd_train_landmarks)
+
+    pf = sub.add_parser('predict-face', help='emotion of every face in images',
+                        description='Detect faces, find their landmarks and predict the emotion with a trained model.')
+    pf.add_argument('model', metavar='MODEL', help='a .skops model from train-landmarks')
+    pf.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
+    pf.add_argument('--json', action='store_true', help='one JSON object per image: {"path", "faces": [...]} or {"path", "error"}')
+    pf.set_defaults(func=cmd_predict_face)
+
 # %% ../nbs/08_cli.ipynb #7347a5f7
 def build_parser()->argparse.ArgumentParser:
     "The `emotion-nbdev` argument parser with all sub-commands."
@@ -124,6 +243,7 @@ def build_parser()->argparse.ArgumentParser:
     ft.add_argument('--strict', action='store_true', help='exit with status 1 when any clip failed (default: report and exit 0)')
     ft.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
     ft.set_defaults(func=cmd_features)
+    add_face_commands(sub)
     return p
 
 def main(argv:list|None=None, # arguments (default: sys.argv[1:])
