@@ -176,7 +176,7 @@ def add_face_commands(sub, # the sub-parsers of `build_parser`
     lm.add_argument('--several-faces', default='skip', choices=['skip', 'all', 'largest'],
                     help='an image with more than one face: skip and report it, keep all faces, or keep the largest (default: skip)')
     lm.add_argument('--detector', default='dlib', choices=['dlib', 'haar'], help='face detector (default: dlib HOG)')
-    lm.add_argument('--upsample', type=int, default=None, metavar='N', help='dlib: upsample N times to find small faces (default: once below 0.5 MP)')
+    lm.add_argument('--upsample', type=int, default=None, metavar='N', help='dlib: upsample N times to find small faces (default: once below 0.3 MP)')
     lm.add_argument('--min-score', type=float, default=0.5, metavar='S', help='dlib: drop detections scoring below S (default: 0.5)')
     lm.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
     lm.set_defaults(func=cmd_landmarks)

@@ -207,12 +207,12 @@ def _shape_predictor():
 
 def detect_faces(image:np.ndarray,        # (h, w, 3) uint8 RGB (see `read_image`)
                  detector:str='dlib',     # 'dlib' (HOG, scored) or 'haar' (OpenCV cascade)
-                 upsample:int|None=None,  # dlib: times to upsample; None = once for images under 0.5 MP
+                 upsample:int|None=None,  # dlib: times to upsample; None = once for images under 0.3 MP
                  min_score:float=0.5,     # dlib: drop boxes scoring lower
                 )->list: # [(left, top, right, bottom, score)], largest face first
     "Face boxes in an RGB image, largest first."
     if detector == 'dlib':
-        up = (1 if image.shape[0]*image.shape[1] < 500_000 else 0) if upsample is None else upsample
+        up = (1 if image.shape[0]*image.shape[1] < 300_000 else 0) if upsample is None else upsample
         rects, scores, _ = _dlib_detector().run(image, up, 0.0)
         boxes = [(r.left(), r.top(), r.right(), r.bottom(), float(s)) for r, s in zip(rects, scores) if s >= min_score]
     elif detector == 'haar':
