@@ -12,7 +12,7 @@ from .core import DATA_ENV_VAR
 
 # %% auto #0
 __all__ = ['CliError', 'cmd_index', 'cmd_sample_data', 'cmd_features', 'cmd_landmarks', 'cmd_sample_faces', 'cmd_train_landmarks',
-           'cmd_predict_face', 'add_face_commands', 'build_parser', 'main']
+           'cmd_predict_face', 'add_face_commands', 'cmd_train_audio', 'cmd_predict_audio', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #4d46d3cf
 class CliError(Exception):
@@ -206,6 +206,50 @@ def add_face_commands(sub, # the sub-parsers of `build_parser`
     pf.add_argument('--json', action='store_true', help='one JSON object per image: {"path", "faces": [...]} or {"path", "error"}')
     pf.set_defaults(func=cmd_predict_face)
 
+# %% ../nbs/08_cli.ipynb #a4b178ff
+def cmd_train_audio(args:argparse.Namespace, # parsed `train-audio` options
+                   )->int: # exit status
+    "Search, evaluate and save the audio model from a feature table."
+    import json
+    from emotion_nbdev.features import load_features
+    from emotion_nbdev.audio_model import train_audio_model, save_audio_model, METRICS
+    try: frame = load_features(args.features)
+    except (FileNotFoundError, ValueError) as e: raise CliError(str(e)) from None
+    if args.folds < 2: raise CliError('--folds must be at least 2')
+    try: model, report = train_audio_model(frame, grid=args.grid, cv=args.cv, folds=args.folds, jobs=args.jobs, mode=args.mode)
+    except ValueError as e: raise CliError(str(e)) from None
+    out = save_audio_model(model, args.output, report)
+    kind = report['data']['kind']
+    print(f"trained on {report['data']['rows']} rows ({report['data']['clips']} clips, {report['data']['speakers']} speakers, {kind} data)")
+    print(f"best {report['best_params']} in {report['search_seconds']:.1f} s")
+    for m in METRICS: print(f"  {m:14s} {report[m]:.3f} ± {report['std'][m]:.3f}  ({report['split']} split, {report['folds']} folds, {kind} data)")
+    if kind == 'synthetic': print('NOTE: synthetic speech: these numbers say nothing about real speech.')
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(json.dumps(report, indent=1, default=str))
+        print(f'wrote {args.report}')
+    print(f'wrote {out}')
+    return 0
+
+def cmd_predict_audio(args:argparse.Namespace, # parsed `predict-audio` options
+                     )->int: # exit status: 1 when any file failed
+    "Predict the emotion of audio files with a saved audio model."
+    import json
+    from emotion_nbdev.core import UntrustedModelError
+    from emotion_nbdev.audio_model import load_audio_model, predict_emotion
+    from emotion_nbdev.audio_data import UnreadableAudioError
+    try: model, meta = load_audio_model(args.model)
+    except (FileNotFoundError, UntrustedModelError) as e: raise CliError(str(e)) from None
+    if meta.get('synthetic') and not args.json: print(f"NOTE: {meta.get('note')}", file=sys.stderr)
+    failed = 0
+    for f in args.files:
+        try: res = {'path': f, **predict_emotion(f, model)}
+        except (UnreadableAudioError, ValueError) as e: res, failed = {'path': f, 'error': str(e)}, failed + 1
+        if args.json: print(json.dumps(res))
+        elif 'error' in res: print(f"{f}: error: {res['error']}")
+        else: print(f"{f}: {res['emotion']} ({res['probabilities'][res['emotion']]:.2f})")
+    return 1 if failed else 0
+
 # %% ../nbs/08_cli.ipynb #7347a5f7
 def build_parser()->argparse.ArgumentParser:
     "The `emotion-nbdev` argument parser with all sub-commands."
@@ -244,6 +288,24 @@ def build_parser()->argparse.ArgumentParser:
     ft.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
     ft.set_defaults(func=cmd_features)
     add_face_commands(sub)
+    ta = sub.add_parser('train-audio', help='grid-search, evaluate and save the audio emotion model',
+                        description='Train the audio model (impute -> scale -> PCA -> logistic regression) on a feature table, evaluated on held-out speakers.')
+    ta.add_argument('features', metavar='FEATURES.parquet', help='feature table from emotion-nbdev features')
+    ta.add_argument('-o', '--output', required=True, metavar='MODEL.skops', help='model file to write (skops)')
+    ta.add_argument('--grid', default='report', choices=['report', 'small'], help="the report's 56-candidate grid, or a quick small one (default: report)")
+    ta.add_argument('--cv', default='speaker', choices=['speaker', 'random'], help='folds grouped by speaker (honest) or random clips (comparison) (default: speaker)')
+    ta.add_argument('--folds', type=int, default=5, metavar='K', help='number of folds (default: 5)')
+    ta.add_argument('--mode', default='paths', choices=['paths', 'halving'], help='warm-started path search, or successive halving (default: paths)')
+    ta.add_argument('--jobs', type=int, default=1, metavar='N', help='parallel workers (default: 1)')
+    ta.add_argument('--report', metavar='REPORT.json', help='write the metrics and search results as JSON')
+    ta.set_defaults(func=cmd_train_audio)
+
+    pa = sub.add_parser('predict-audio', help='emotion of audio files with a saved audio model',
+                        description='Predict the emotion of each audio file; a bad file is reported and the batch goes on (exit 1 if any failed).')
+    pa.add_argument('model', metavar='MODEL', help='model file from emotion-nbdev train-audio')
+    pa.add_argument('files', nargs='+', metavar='FILE', help='audio files')
+    pa.add_argument('--json', action='store_true', help='one JSON object per line: path, emotion, probabilities (or path, error)')
+    pa.set_defaults(func=cmd_predict_audio)
     return p
 
 def main(argv:list|None=None, # arguments (default: sys.argv[1:])
