@@ -6,7 +6,7 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/face_landmarks.html.md"""
 
 # %% ../nbs/05_face_landmarks.ipynb #30abe6eb
 from __future__ import annotations
-import json, os, platform, time, zipfile
+import os, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler, label_binarize
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
-from .core import EMOTIONS, SEED
+from .core import EMOTIONS, SEED, save_skops, load_skops, UntrustedModelError
 from .face_data import (LANDMARK_COLUMNS, N_LANDMARKS, UnreadableImageError, face_landmarks, landmark_array,
                                      load_synthetic_faces, make_synthetic_faces, normalize_landmarks, read_image)
 
@@ -29,8 +29,7 @@ __all__ = ['LANDMARK_LAYOUT_CHECKS', 'DISTANCE_PAIRS', 'FEATURE_SETS', 'LAZY_CLA
            'LandmarkNormalizer', 'check_landmark_transformer', 'LandmarkDistances', 'landmark_features',
            'landmark_pipeline', 'report_classifiers', 'lazy_table', 'subject_folds', 'evaluate_random_splits',
            'evaluate_grouped', 'compare_landmark_models', 'plot_confusion', 'grid_search_landmarks',
-           'train_landmark_model', 'UntrustedModelError', 'save_landmark_model', 'load_landmark_model',
-           'predict_face_landmarks']
+           'train_landmark_model', 'save_landmark_model', 'load_landmark_model', 'predict_face_landmarks']
 
 # %% ../nbs/05_face_landmarks.ipynb #bb235d08
 def single_threaded(f):
@@ -325,49 +324,27 @@ def train_landmark_model(table:pd.DataFrame,      # a validated, labelled landma
     return model, report
 
 # %% ../nbs/05_face_landmarks.ipynb #7f128010
-class UntrustedModelError(ValueError):
-    "A model file that is not an emotion_nbdev landmark model, is damaged, or holds types outside the allow-list."
-
 # types a landmark model may contain beyond those skops trusts by default
 TRUSTED_MODEL_TYPES = ('emotion_nbdev.face_models.LandmarkNormalizer', 'emotion_nbdev.face_models.LandmarkDistances')
-
-def _versions():
-    import sklearn, skops
-    return dict(emotion_nbdev=__import__('emotion_nbdev').__version__, python=platform.python_version(),
-                numpy=np.__version__, pandas=pd.__version__, scikit_learn=sklearn.__version__, skops=skops.__version__)
 
 def save_landmark_model(model:Pipeline,  # a fitted landmark pipeline
                         path:str|Path,   # the .skops file to write
                         report:dict|None=None, # training report (metrics, data summary) to store
                        )->Path:
-    "Save a landmark pipeline and its metadata to a skops file."
-    import skops.io as sio
-    meta = dict(format=MODEL_FORMAT, feature_layout_version=FEATURE_LAYOUT_VERSION, input='136 coordinates x0, y0, ..., x67, y67 (iBUG 68 points, pixels)',
-                labels=[str(c) for c in model.classes_], versions=_versions(), report=report or {},
+    "Save a landmark pipeline and its metadata to a skops file (`save_skops`)."
+    meta = dict(kind='face-landmarks', feature_layout_version=FEATURE_LAYOUT_VERSION, input='136 coordinates x0, y0, ..., x67, y67 (iBUG 68 points, pixels)',
+                labels=[str(c) for c in model.classes_], report=report or {},
+                synthetic=(report or {}).get('data', {}).get('synthetic'),
                 landmark_licence='dlib 68-point predictor: iBUG 300-W data, non-commercial use only (for landmarks from photos)')
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    sio.dump({'format': MODEL_FORMAT, 'model': model, 'metadata': json.dumps(meta, default=str)}, path)
-    return path
+    return save_skops(model, path, MODEL_FORMAT, meta)
 
 def load_landmark_model(path:str|Path, # a file written by `save_landmark_model`
                        )->tuple[Pipeline, dict]: # the pipeline and its metadata
-    "Load a landmark model, refusing files with untrusted types or of another format."
-    import skops.io as sio
-    path = Path(path).expanduser()
-    if not path.is_file(): raise FileNotFoundError(f'model file {path} does not exist')
-    try: untrusted = sio.get_untrusted_types(file=path)
-    except (zipfile.BadZipFile, KeyError, ValueError, json.JSONDecodeError) as e:
-        raise UntrustedModelError(f'{path}: not a skops model file ({type(e).__name__}: {e})') from None
-    refused = [t for t in untrusted if t not in TRUSTED_MODEL_TYPES]
-    if refused: raise UntrustedModelError(f"{path}: refused to load: it contains untrusted type(s) {', '.join(refused)}")
-    try: obj = sio.load(path, trusted=[t for t in untrusted if t in TRUSTED_MODEL_TYPES])
-    except Exception as e: raise UntrustedModelError(f'{path}: damaged model file ({type(e).__name__}: {e})') from None
-    if not isinstance(obj, dict) or obj.get('format') != MODEL_FORMAT or not isinstance(obj.get('metadata'), str):
-        raise UntrustedModelError(f'{path}: not an emotion_nbdev face landmark model')
-    meta = json.loads(obj['metadata'])
+    "Load a landmark model, refusing foreign, damaged or untrusted files and other feature layouts (`load_skops`)."
+    model, meta = load_skops(path, MODEL_FORMAT, trusted=TRUSTED_MODEL_TYPES)
     if meta.get('feature_layout_version') != FEATURE_LAYOUT_VERSION:
         raise UntrustedModelError(f"{path}: feature layout version {meta.get('feature_layout_version')} is not {FEATURE_LAYOUT_VERSION}; retrain the model")
-    return obj['model'], meta
+    return model, meta
 
 # %% ../nbs/05_face_landmarks.ipynb #813017d4
 def predict_face_landmarks(model:Pipeline,          # a fitted landmark pipeline (see `load_landmark_model`)

@@ -90,7 +90,7 @@ def test_save_load_round_trip(tmp_path, data, trained):
     loaded, meta = load_landmark_model(p)
     assert np.array_equal(loaded.predict_proba(data[1]), model.predict_proba(data[1]))
     assert meta['labels'] == list(EMOTIONS) and meta['feature_layout_version'] == 1 and meta['report']['split'] == 'subject'
-    assert {'scikit_learn', 'numpy', 'skops', 'emotion_nbdev'} <= set(meta['versions'])
+    assert {'scikit-learn', 'numpy', 'skops', 'emotion_nbdev'} <= set(meta['versions'])
 
 def test_tampered_and_foreign_files_refused(tmp_path, trained):
     import skops.io as sio
@@ -102,7 +102,7 @@ def test_tampered_and_foreign_files_refused(tmp_path, trained):
         for n, b in files.items(): z.writestr(n, b)
     with pytest.raises(UntrustedModelError, match='untrusted type'): load_landmark_model(tmp_path/'tampered.skops')
     sio.dump({'weights': np.zeros(3)}, tmp_path/'foreign.skops')
-    with pytest.raises(UntrustedModelError, match='not an emotion_nbdev face landmark model'): load_landmark_model(tmp_path/'foreign.skops')
+    with pytest.raises(UntrustedModelError, match='not a emotion_nbdev.face_landmark_model model'): load_landmark_model(tmp_path/'foreign.skops')
     (tmp_path/'text.skops').write_text('hello')
     with pytest.raises(UntrustedModelError, match='not a skops model file'): load_landmark_model(tmp_path/'text.skops')
     with pytest.raises(FileNotFoundError): load_landmark_model(tmp_path/'none.skops')
