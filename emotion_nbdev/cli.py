@@ -12,7 +12,8 @@ from .core import DATA_ENV_VAR
 
 # %% auto #0
 __all__ = ['CliError', 'cmd_index', 'cmd_sample_data', 'cmd_features', 'cmd_landmarks', 'cmd_sample_faces', 'cmd_train_landmarks',
-           'cmd_predict_face', 'add_face_commands', 'cmd_train_audio', 'cmd_predict_audio', 'build_parser', 'main']
+           'cmd_predict_face', 'add_face_commands', 'cmd_train_audio', 'cmd_predict_audio', 'cmd_train_cnn',
+           'add_cnn_commands', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #4d46d3cf
 class CliError(Exception):
@@ -250,6 +251,66 @@ def cmd_predict_audio(args:argparse.Namespace, # parsed `predict-audio` options
         else: print(f"{f}: {res['emotion']} ({res['probabilities'][res['emotion']]:.2f})")
     return 1 if failed else 0
 
+# %% ../nbs/08_cli.ipynb #e868712a
+def cmd_train_cnn(args:argparse.Namespace, # parsed `train-cnn` options
+                 )->int: # exit status
+    "Train the report's CNN or the improved one on a folder-per-class tree; save `.keras` + metadata JSON."
+    import json
+    from emotion_nbdev.cnn import load_face_folders, metadata_path, save_cnn, split_summary, subject_split, train_cnn
+    src, out = Path(args.image_dir), Path(args.output)
+    if not src.is_dir(): raise CliError(f'IMAGE_DIR {src} does not exist or is not a folder')
+    if out.suffix != '.keras': raise CliError(f'-o {out}: the model file name must end in .keras')
+    if args.epochs < 1: raise CliError('--epochs must be at least 1')
+    if args.size < 32: raise CliError('--size must be at least 32 (the report network needs 32x32 or more)')
+    faces = load_face_folders(src, size=args.size, crop=args.crop, progress=not args.quiet)
+    print(faces)
+    for path, reason in list(faces.skipped)[:10]: print(f'  skipped {path}: {reason}')
+    if len(faces.skipped) > 10: print(f'  ... and {len(faces.skipped) - 10} more' + (' (all in the --report)' if args.report else ''))
+    if faces.synthetic: print('NOTE: synthetic faces; accuracy on them says nothing about real photos.')
+    try: split = subject_split(faces, validation=args.validation, test=args.test, seed=args.seed)
+    except ValueError as e: raise CliError(str(e)) from None
+    parts = split_summary(faces, split)
+    print(f'\n{split.kind} split:\n' + parts.to_string())
+    run = train_cnn(faces, args.arch, epochs=args.epochs, split=split, seed=args.seed, progress=not args.quiet)
+    saved = save_cnn(run, out)
+    m = run.metrics
+    print(f"\n{args.arch} CNN, {m['epochs']} epoch(s) in {run.seconds:.1f} s ({m['seconds_per_epoch']} s/epoch, {m['images_per_second']} images/s); "
+          f"{m['data']}, {m['split']} split")
+    for part in ('train', 'validation', 'test'):
+        if m[f'{part}_images']:
+            lo, hi = m[f'{part}_accuracy_95ci']
+            print(f"  {part:<10} accuracy {m[f'{part}_accuracy']:.3f}  [95% CI {lo:.2f}, {hi:.2f}]  {m[f'{part}_images']} images")
+    print(f'wrote {saved} and {metadata_path(saved)}')
+    if args.report:
+        report = Path(args.report); report.parent.mkdir(parents=True, exist_ok=True)
+        meta = json.loads(metadata_path(saved).read_text())
+        report.write_text(json.dumps({'model': str(saved), 'metrics': meta['metrics'], 'training': meta['training'], 'history': meta['history'],
+                                      'split': parts.reset_index(names='part').to_dict(orient='records'),
+                                      'skipped': [{'path': p, 'reason': r} for p, r in faces.skipped]}, indent=1, default=str))
+        print(f'wrote {report}')
+    return 0
+
+def add_cnn_commands(sub, # the sub-parsers of `build_parser`
+                    ):
+    "Add `train-cnn` to the parser."
+    from emotion_nbdev.core import SEED
+    tc = sub.add_parser('train-cnn', help='train the face CNN (report or improved) on a folder-per-class image tree',
+                        description='Train the seed report\'s Keras CNN or the improved one on face images in <label>/ folders '
+                                    '(or training_set|validation_set/<label>/), split by subject, and save MODEL.keras with MODEL.keras.json.')
+    tc.add_argument('image_dir', metavar='IMAGE_DIR', help='folder-per-class tree: <label>/*.png, training_set|validation_set/<label>/*.png, '
+                                                          'or a synthetic set from emotion-nbdev sample-faces')
+    tc.add_argument('-o', '--output', required=True, metavar='MODEL.keras', help='model file to write (metadata goes to MODEL.keras.json beside it)')
+    tc.add_argument('--arch', default='improved', choices=['seed', 'improved'], help="the report's network (seed) or the improved one (default: improved)")
+    tc.add_argument('--epochs', type=int, default=50, metavar='N', help='most epochs; the improved network may stop early (default: 50, the report\'s)')
+    tc.add_argument('--report', metavar='REPORT.json', help='write scores, per-epoch history, split and skipped files as JSON')
+    tc.add_argument('--seed', type=int, default=SEED, metavar='N', help=f'seed of weights, shuffling, augmentation and split (default: {SEED})')
+    tc.add_argument('--size', type=int, default=128, metavar='PIXELS', help='network input side in pixels (default: 128, the report\'s)')
+    tc.add_argument('--crop', action='store_true', help='cut out the largest detected face of every image; images without a face are skipped')
+    tc.add_argument('--validation', type=float, default=0.2, metavar='SHARE', help='share of subjects held out for validation (default: 0.2)')
+    tc.add_argument('--test', type=float, default=0.2, metavar='SHARE', help='share of subjects held out for the final test (default: 0.2)')
+    tc.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
+    tc.set_defaults(func=cmd_train_cnn)
+
 # %% ../nbs/08_cli.ipynb #7347a5f7
 def build_parser()->argparse.ArgumentParser:
     "The `emotion-nbdev` argument parser with all sub-commands."
@@ -306,6 +367,7 @@ def build_parser()->argparse.ArgumentParser:
     pa.add_argument('files', nargs='+', metavar='FILE', help='audio files')
     pa.add_argument('--json', action='store_true', help='one JSON object per line: path, emotion, probabilities (or path, error)')
     pa.set_defaults(func=cmd_predict_audio)
+    add_cnn_commands(sub)
     return p
 
 def main(argv:list|None=None, # arguments (default: sys.argv[1:])

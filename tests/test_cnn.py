@@ -223,3 +223,38 @@ def test_predict_face_cnn_results_and_bad_images(tiny_run, tmp_path):
     with pytest.raises(UnreadableImageError, match='corrupt|not a readable'): predict_face_cnn(tmp_path/'corrupt.png', cnn)
     with pytest.raises(UnreadableImageError, match='0 pixels'): predict_face_cnn(np.zeros((0, 0, 3), np.uint8), cnn)
     with pytest.raises(UnreadableImageError, match='empty image|not a readable'): predict_face_cnn(zero_pixel_png(tmp_path/'zero.png'), cnn)
+
+# --- command line ------------------------------------------------------------------------------------------
+
+def run_cli(*args):
+    return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+def test_train_cnn_command_end_to_end(tmp_path):
+    images = write_synthetic_faces(tmp_path/'faces', n=70, n_subjects=10, size=64)
+    out, report = tmp_path/'models'/'cnn.keras', tmp_path/'report.json'
+    r = run_cli('train-cnn', images, '-o', out, '--arch', 'improved', '--epochs', '2', '--size', SIZE, '--report', report, '--seed', 3)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'NOTE: synthetic faces' in r.stdout and 'subject-grouped split' in r.stdout
+    assert 'improved CNN, 2 epoch(s)' in r.stdout and 'validation accuracy' in r.stdout
+    assert 'epoch' in r.stderr  # the per-epoch progress bar
+    cnn = load_cnn(out)
+    assert cnn.input_size == SIZE and cnn.metadata['training']['seed'] == 3 and cnn.metadata['metrics']['data'] == 'synthetic faces'
+    rep = json.loads(report.read_text())
+    assert rep['model'] == str(out) and len(rep['history']['epoch']) == 2 and rep['skipped'] == []
+    assert {p['part']: p['subjects'] for p in rep['split']} == {'train': 6, 'validation': 2, 'test': 2}
+    assert predict_face_cnn(read_image(images/'happiness'/'syn00003.png'), out)[0]['emotion'] in EMOTIONS
+
+def test_train_cnn_command_errors(tmp_path):
+    r = run_cli('train-cnn', tmp_path/'missing', '-o', tmp_path/'m.keras')
+    assert r.returncode == 2 and r.stderr.strip() == f'emotion-nbdev train-cnn: error: IMAGE_DIR {tmp_path/"missing"} does not exist or is not a folder'
+    r = run_cli('train-cnn', tmp_path, '-o', tmp_path/'m.h5')
+    assert r.returncode == 2 and 'must end in .keras' in r.stderr
+    r = run_cli('train-cnn', tmp_path, '-o', tmp_path/'m.keras', '--epochs', '0')
+    assert r.returncode == 2 and '--epochs must be at least 1' in r.stderr
+    r = run_cli('train-cnn', tmp_path, '-o', tmp_path/'m.keras', '--arch', 'vgg')
+    assert r.returncode == 2 and "invalid choice: 'vgg'" in r.stderr
+    write_png(tmp_path/'plain'/'happy'/'a.png', make_synthetic_faces(7, 1, 64).images[3])
+    r = run_cli('train-cnn', tmp_path/'plain', '-o', tmp_path/'m.keras', '--size', SIZE, '-q')
+    assert r.returncode == 2 and 'subject-grouped split is impossible' in r.stderr and not (tmp_path/'m.keras').exists()
+    r = run_cli('train-cnn', '--help')
+    for option in ('IMAGE_DIR', '--output', '--arch', '--epochs', '--report', '--seed', '--size', '--crop'): assert option in r.stdout
