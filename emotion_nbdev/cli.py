@@ -143,18 +143,31 @@ def cmd_train_landmarks(args:argparse.Namespace, # parsed `train-landmarks` opti
         print(f'report {args.report}')
     return 0
 
+def _face_predictor(model_path:str):
+    "A function image -> faces for a `.skops` landmark model or a `.keras` CNN, chosen by the file type."
+    from emotion_nbdev.core import UntrustedModelError
+    suffix = Path(model_path).suffix
+    try:
+        if suffix == '.skops':
+            from emotion_nbdev.face_models import load_landmark_model, predict_face_landmarks
+            model, _ = load_landmark_model(model_path)
+            return lambda image: predict_face_landmarks(model, image)
+        if suffix == '.keras':
+            from emotion_nbdev.cnn import load_cnn, predict_face_cnn
+            cnn = load_cnn(model_path)
+            return lambda image: predict_face_cnn(image, cnn)
+    except (FileNotFoundError, UntrustedModelError, ValueError) as e: raise CliError(str(e)) from None
+    raise CliError(f'{model_path}: unknown model type {suffix or "(no extension)"}; expected a .skops landmark model or a .keras CNN')
+
 def cmd_predict_face(args:argparse.Namespace, # parsed `predict-face` options
                     )->int: # exit status: 0, or 1 when any image failed
-    "Emotion of every face in each image; one JSON object per image with --json."
+    "Emotion of every face in each image, with a landmark model or a CNN; one JSON object per image with --json."
     import json
-    if Path(args.model).suffix != '.skops':
-        raise CliError(f'{args.model}: unknown model type {Path(args.model).suffix or "(no extension)"}; expected a .skops landmark model')
-    from emotion_nbdev.face_models import load_landmark_model, predict_face_landmarks
-    model, _ = load_landmark_model(args.model)
+    predict = _face_predictor(args.model)
     failed = 0
     for path in args.images:
         try:
-            faces = predict_face_landmarks(model, path)
+            faces = predict(path)
             rec = {'path': path, 'faces': faces} if faces else {'path': path, 'error': 'no face found'}
         except ValueError as e:  # UnreadableImageError and friends: report, go on
             rec = {'path': path, 'error': str(e)}
@@ -202,7 +215,7 @@ def add_face_commands(sub, # the sub-parsers of `build_parser`
 
     pf = sub.add_parser('predict-face', help='emotion of every face in images',
                         description='Detect faces, find their landmarks and predict the emotion with a trained model.')
-    pf.add_argument('model', metavar='MODEL', help='a .skops model from train-landmarks')
+    pf.add_argument('model', metavar='MODEL', help='a .skops landmark model (train-landmarks) or a .keras CNN (train-cnn)')
     pf.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
     pf.add_argument('--json', action='store_true', help='one JSON object per image: {"path", "faces": [...]} or {"path", "error"}')
     pf.set_defaults(func=cmd_predict_face)

@@ -243,6 +243,15 @@ def test_train_cnn_command_end_to_end(tmp_path):
     assert rep['model'] == str(out) and len(rep['history']['epoch']) == 2 and rep['skipped'] == []
     assert {p['part']: p['subjects'] for p in rep['split']} == {'train': 6, 'validation': 2, 'test': 2}
     assert predict_face_cnn(read_image(images/'happiness'/'syn00003.png'), out)[0]['emotion'] in EMOTIONS
+    # predict-face takes the .keras model as well as a .skops one; a bad image is reported, the batch goes on
+    (tmp_path/'bad.png').write_bytes(b'not an image')
+    r = run_cli('predict-face', out, images/'happiness'/'syn00003.png', tmp_path/'bad.png', '--json')
+    assert r.returncode == 1, r.stderr[-2000:]
+    good, bad = [json.loads(l) for l in r.stdout.splitlines()]
+    assert good['faces'][0]['emotion'] in EMOTIONS and abs(sum(good['faces'][0]['probabilities'].values()) - 1) < 1e-5
+    assert bad['path'].endswith('bad.png') and 'error' in bad
+    r = run_cli('predict-face', tmp_path/'report.json', images/'happiness'/'syn00003.png')
+    assert r.returncode == 2 and 'unknown model type .json' in r.stderr
 
 def test_train_cnn_command_errors(tmp_path):
     r = run_cli('train-cnn', tmp_path/'missing', '-o', tmp_path/'m.keras')

@@ -86,7 +86,10 @@ def test_predict_face_json_batch_goes_on(tmp_path, model):
 def test_predict_face_bad_models(tmp_path, faces_dir):
     (tmp_path/'m.keras').write_text('x')
     r = run('predict-face', tmp_path/'m.keras', 'a.png')
-    assert r.returncode == 2 and 'expected a .skops landmark model' in r.stderr
+    assert r.returncode == 2 and 'no metadata file m.keras.json beside it' in r.stderr
+    (tmp_path/'m.h5').write_text('x')
+    r = run('predict-face', tmp_path/'m.h5', 'a.png')
+    assert r.returncode == 2 and 'expected a .skops landmark model or a .keras CNN' in r.stderr
     (tmp_path/'m.skops').write_text('x')
     r = run('predict-face', tmp_path/'m.skops', 'a.png')
     assert r.returncode == 2 and 'not a skops model file' in r.stderr
