@@ -5,16 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test docs lab export readme corpus system-deps check-sync nbtest pytest outputs clean help
+.PHONY: demo test docs lab export readme corpus constraints system-deps check-sync nbtest pytest outputs clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2]==(3,11) else "emotion_nbdev pins its dependencies for Python 3.11; set PYTHON=python3.11")'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 demo: $(STAMP) ## set up and run the main job on the embedded synthetic data
@@ -57,6 +57,11 @@ outputs: $(STAMP) ## execute every notebook and save its outputs (what the docs 
 
 corpus: $(STAMP) ## regenerate the embedded synthetic speech corpus (needs espeak-ng and flite)
 	$(BIN)/python tools/make_speech_corpus.py
+
+constraints: ## re-resolve every dependency from pyproject.toml into constraints.txt (in a throw-away venv)
+	rm -rf /tmp/emotion_nbdev_resolve && $(PYTHON) -m venv /tmp/emotion_nbdev_resolve
+	/tmp/emotion_nbdev_resolve/bin/pip install --quiet -e ".[dev]"
+	{ sed -n '1,3p' constraints.txt; /tmp/emotion_nbdev_resolve/bin/pip freeze --exclude-editable | grep -vi '^emotion'; } > constraints.new && mv constraints.new constraints.txt
 
 clean: ## remove the venv, build outputs and caches
 	rm -rf $(VENV) _proc _docs artifacts build dist *.egg-info .pytest_cache .hypothesis
