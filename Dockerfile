@@ -1,5 +1,6 @@
-# emotion_nbdev image. Its steps are the README's tested path (`make demo`): the same Makefile creates the
-# venv and installs the pinned package, then runs the main job once at build time as a smoke test.
+# emotion_nbdev demo image. Its steps are the README's tested path: the same Makefile creates the venv and
+# installs the pinned package (`make models` = install + train the demo models on the embedded synthetic data,
+# at build time), and the container runs `make demo` (= `emotion-nbdev serve`) on every interface.
 FROM python:3.11.7-slim-bookworm
 
 ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 GRADIO_ANALYTICS_ENABLED=False PYTHON=python3
@@ -11,6 +12,10 @@ WORKDIR /home/app/emotion_nbdev
 COPY --chown=app:app . .
 USER app
 
-RUN make demo
+# install and train once, so the container serves at once (models in ~/.cache/emotion_nbdev/models)
+RUN make models
 
-CMD ["make", "demo"]
+EXPOSE 7860
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD .venv/bin/python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:7860/api/health', timeout=4).status != 200)"
+CMD ["make", "demo", "HOST=0.0.0.0", "PORT=7860"]

@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 7860
+export GRADIO_ANALYTICS_ENABLED ?= False
 
-.PHONY: demo test docs lab export readme corpus constraints system-deps check-sync nbtest pytest outputs clean help
+.PHONY: demo models test docs lab export readme corpus constraints system-deps check-sync nbtest pytest outputs clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -17,8 +20,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP) ## set up and run the main job on the embedded synthetic data
-	$(BIN)/emotion-nbdev index "$$($(BIN)/emotion-nbdev sample-data)" -o artifacts/synthetic_manifest.csv
+demo: $(STAMP) ## set up and serve the demo + API at http://$(HOST):$(PORT)/ (trains the models on the embedded data on first run)
+	$(BIN)/emotion-nbdev serve --host $(HOST) --port $(PORT)
+
+models: $(STAMP) ## set up and train the demo's models on the embedded data when missing; print their cards
+	$(BIN)/emotion-nbdev demo-models --quiet
 
 system-deps: ## install Debian packages the tests need (chromium, espeak-ng, flite) when missing
 	@bash tools/system-deps.sh

@@ -13,7 +13,7 @@ from .core import DATA_ENV_VAR
 # %% auto #0
 __all__ = ['CliError', 'cmd_index', 'cmd_sample_data', 'cmd_features', 'cmd_landmarks', 'cmd_sample_faces', 'cmd_train_landmarks',
            'cmd_predict_face', 'add_face_commands', 'cmd_train_audio', 'cmd_predict_audio', 'cmd_train_cnn',
-           'add_cnn_commands', 'build_parser', 'main']
+           'add_cnn_commands', 'cmd_serve', 'cmd_demo_models', 'add_serve_commands', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #4d46d3cf
 class CliError(Exception):
@@ -324,6 +324,62 @@ def add_cnn_commands(sub, # the sub-parsers of `build_parser`
     tc.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
     tc.set_defaults(func=cmd_train_cnn)
 
+# %% ../nbs/08_cli.ipynb #7b1aa417
+def _limits(args):
+    from emotion_nbdev.app import Limits
+    for name in ('max_upload_mb', 'max_audio_seconds', 'timeout'):
+        if getattr(args, name) <= 0: raise CliError(f"--{name.replace('_', '-')} must be positive")
+    if args.workers < 1 or args.queue < 0 or args.max_image_pixels < 1: raise CliError('--workers and --max-image-pixels must be at least 1, --queue at least 0')
+    return Limits(max_upload_mb=args.max_upload_mb, max_audio_seconds=args.max_audio_seconds, max_image_pixels=args.max_image_pixels,
+                  timeout_s=args.timeout, workers=args.workers, queue_size=args.queue)
+
+def cmd_serve(args:argparse.Namespace, # parsed `serve` options
+             )->int: # exit status
+    "Train missing demo models on the embedded data, then serve the Gradio demo at / and the REST API under /api."
+    os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
+    limits = _limits(args)
+    if not 0 < args.port < 65536: raise CliError(f'--port {args.port} is not a TCP port')
+    from emotion_nbdev.app import serve
+    serve(args.host, args.port, args.models, share=args.share, limits=limits)
+    return 0
+
+def cmd_demo_models(args:argparse.Namespace, # parsed `demo-models` options
+                   )->int: # exit status
+    "Train the demo's models on the embedded synthetic data when missing, and print their cards."
+    from emotion_nbdev.app import train_demo_models, load_demo_models, model_cards
+    done = train_demo_models(args.models, retrain=args.retrain, progress=not args.quiet)
+    cards = model_cards(load_demo_models(args.models))
+    for kind, c in cards.items():
+        how = f"trained in {done[kind]['seconds']} s" if done[kind]['trained'] else 'already there'
+        metrics = ', '.join(f'{m} {v:.3f}' for m, v in c['metrics'].items() if v is not None)
+        print(f"{kind:9s} {done[kind]['file']} ({how}): {c['data']} data, {c['split']}: {metrics}")
+    if any(c['data'] == 'synthetic' for c in cards.values()): print('NOTE: trained on SYNTHETIC data: these numbers say nothing about real speech or faces.')
+    return 0
+
+def add_serve_commands(sub, # the sub-parsers of `build_parser`
+                      ):
+    "Add `serve` and `demo-models` to the parser."
+    sv = sub.add_parser('serve', help='the Gradio demo at / and the REST API under /api (trains missing models first)',
+                        description='Serve the Gradio demo (/) and the REST API (/api, docs at /docs) over the audio, landmark and CNN models. '
+                                    'Missing models are trained on the embedded synthetic data first and cached.')
+    sv.add_argument('--host', default='127.0.0.1', help='interface to listen on; 0.0.0.0 for every interface (default: 127.0.0.1)')
+    sv.add_argument('--port', type=int, default=7860, help='TCP port (default: 7860)')
+    sv.add_argument('--share', action='store_true', help='also request a public Gradio link (needs internet; default: off)')
+    sv.add_argument('--max-upload-mb', type=float, default=25.0, metavar='MB', help='largest upload (default: 25)')
+    sv.add_argument('--max-audio-seconds', type=float, default=60.0, metavar='S', help='longest audio clip (default: 60)')
+    sv.add_argument('--max-image-pixels', type=int, default=25_000_000, metavar='N', help='largest photo, width x height (default: 25000000)')
+    sv.add_argument('--timeout', type=float, default=30.0, metavar='S', help='time limit of one request (default: 30)')
+    sv.add_argument('--workers', type=int, default=2, metavar='N', help='requests analysed at once (default: 2)')
+    sv.add_argument('--queue', type=int, default=32, metavar='N', help='requests that may wait; more get 503 (default: 32)')
+    dm = sub.add_parser('demo-models', help="train the demo's models on the embedded data (when missing) and print their cards",
+                        description='Train the audio, landmark and CNN models of the demo on the embedded synthetic data when they are missing, '
+                                    'and print what data each was trained on, its split and its held-out metrics.')
+    dm.add_argument('--retrain', action='store_true', help='train every model again')
+    dm.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
+    for p in (sv, dm): p.add_argument('--models', metavar='DIR', help='models folder (default: $EMOTION_MODELS_DIR or the cache)')
+    sv.set_defaults(func=cmd_serve)
+    dm.set_defaults(func=cmd_demo_models)
+
 # %% ../nbs/08_cli.ipynb #7347a5f7
 def build_parser()->argparse.ArgumentParser:
     "The `emotion-nbdev` argument parser with all sub-commands."
@@ -381,6 +437,7 @@ def build_parser()->argparse.ArgumentParser:
     pa.add_argument('--json', action='store_true', help='one JSON object per line: path, emotion, probabilities (or path, error)')
     pa.set_defaults(func=cmd_predict_audio)
     add_cnn_commands(sub)
+    add_serve_commands(sub)
     return p
 
 def main(argv:list|None=None, # arguments (default: sys.argv[1:])

@@ -555,13 +555,14 @@ def predict_face_cnn(image:str|Path|np.ndarray, # a photo: path or array (see `r
                      model,                     # `CnnModel`, a .keras path, or a keras.Model over `EMOTIONS`
                      detector:str='dlib',       # face detector: 'dlib' or 'haar'
                      margin:float=FACE_MARGIN,  # crop context on each side
+                     boxes:list|None=None,      # face boxes (left, top, right, bottom[, score]) found already; None = detect
                      **detect_kwargs,           # passed to `detect_faces` (upsample, min_score)
                     )->list: # per face: box, detected, emotion, probabilities (every label)
     "Find the faces in an image and give each its emotion and the probability of every emotion."
     cnn = _as_cnn_model(model)
     img = read_image(image)
     h, w = img.shape[:2]
-    boxes = detect_faces(img, detector=detector, **detect_kwargs)
+    boxes = detect_faces(img, detector=detector, **detect_kwargs) if boxes is None else list(boxes)
     crops = [crop_face(img, b, margin) for b in boxes] if boxes else [img]
     x = np.stack([preprocess_face(c, cnn.input_size) for c in crops])
     keras = keras_module()

@@ -92,3 +92,20 @@ def require_tool(name):
     if shutil.which(name): return
     if os.environ.get('CI'): pytest.fail(f'{name} is not installed on CI (.ci/run must install it)')
     pytest.skip(f'{name} not installed (make system-deps)')
+
+@pytest.fixture(scope='session')
+def demo_models():
+    "The demo's models from the default models folder; `make test` trains them once in the app notebook (trained here if missing)."
+    os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
+    from emotion_nbdev.app import train_demo_models, load_demo_models
+    train_demo_models(progress=False)
+    return load_demo_models()
+
+# limits small enough that the tests can exceed each one cheaply
+TEST_LIMITS = dict(max_upload_mb=2.0, max_audio_seconds=20.0, max_image_pixels=4_000_000, queue_size=64)
+
+@pytest.fixture(scope='session')
+def app_server(demo_models):
+    "The whole demo server (API + Gradio UI) on a free local port, for the session."
+    from emotion_nbdev.app import BackgroundServer, Limits, create_app
+    with BackgroundServer(create_app(demo_models, Limits(**TEST_LIMITS))) as server: yield server

@@ -1,0 +1,237 @@
+"""The demo server over HTTP: every endpoint, every bad input, limits, gradio_client, the OpenAPI fuzz and a load test."""
+import asyncio, io, json, os, shutil, statistics, subprocess, sys, threading, time, wave
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+from emotion_nbdev.core import EMOTIONS
+from emotion_nbdev.audio_data import synthetic_speech_dir
+
+CLIP = sorted((synthetic_speech_dir()/'ALL').glob('*.flac'))[0]
+
+def astronaut_png():
+    from skimage.data import astronaut
+    buf = io.BytesIO(); Image.fromarray(astronaut()).save(buf, 'PNG'); return buf.getvalue()
+
+def wav_bytes(y, sr=16000, subtype='PCM_16'):
+    buf = io.BytesIO(); sf.write(buf, y, sr, format='WAV', subtype=subtype); return buf.getvalue()
+
+def post(server, kind, name, data, **kw):
+    return httpx.post(f'{server.url}/api/{kind}', files={'file': (name, data)}, timeout=60, **kw)
+
+def test_health_and_models(app_server):
+    h = httpx.get(f'{app_server.url}/api/health').json()
+    assert h['status'] == 'ok' and h['models'] == {'audio': 'synthetic', 'landmarks': 'synthetic', 'cnn': 'synthetic'}
+    cards = httpx.get(f'{app_server.url}/api/models').json()
+    assert set(cards) == {'audio', 'landmarks', 'cnn'}
+    for c in cards.values():
+        assert c['data'] == 'synthetic' and c['split'] and set(c['labels']) == set(EMOTIONS)
+    assert 'speaker' in cards['audio']['split'] and 'subject' in cards['landmarks']['split']
+    assert 0 < cards['audio']['metrics']['accuracy'] <= 1 and cards['audio']['spread']['accuracy'] >= 0
+
+def test_openapi_and_docs_page(app_server):
+    spec = httpx.get(f'{app_server.url}/openapi.json').json()
+    assert {'/api/health', '/api/models', '/api/audio', '/api/face'} <= set(spec['paths'])
+    assert 'multipart/form-data' in spec['paths']['/api/audio']['post']['requestBody']['content']
+    assert httpx.get(f'{app_server.url}/docs').status_code == 200
+
+def test_audio_prediction_matches_the_library(app_server, demo_models):
+    from emotion_nbdev.audio_model import predict_emotion
+    r = post(app_server, 'audio', CLIP.name, CLIP.read_bytes())
+    assert r.status_code == 200, r.text
+    body, direct = r.json(), predict_emotion(CLIP, demo_models.audio)
+    assert body['emotion'] == direct['emotion'] and body['data'] == 'synthetic'
+    assert set(body['probabilities']) == set(EMOTIONS) and abs(sum(body['probabilities'].values()) - 1) < 1e-6
+    np.testing.assert_allclose([body['probabilities'][e] for e in EMOTIONS], [direct['probabilities'][e] for e in EMOTIONS], rtol=1e-9)
+
+def test_audio_formats(app_server):
+    y, sr = sf.read(CLIP, dtype='float32')
+    for name, data in [('clip.wav', wav_bytes(y, sr)), ('clip24.wav', wav_bytes(y, sr, 'PCM_24')),
+                       ('stereo44k.wav', wav_bytes(np.stack([y, y], 1), sr)), ('float.wav', wav_bytes(y, sr, 'FLOAT'))]:
+        r = post(app_server, 'audio', name, data)
+        assert r.status_code == 200, (name, r.text)
+
+@pytest.mark.parametrize('name,data,status,words', [
+    ('empty.wav', b'', 422, 'empty file'),
+    ('notes.wav', b'these are my notes, not audio' * 10, 422, 'corrupt or unsupported'),
+    ('truncated.wav', None, 422, 'notes'),
+    ('one-sample.wav', wav_bytes(np.zeros(1, np.float32)), 422, 'one-sample.wav'),
+    ('long.wav', wav_bytes(np.zeros(16000*25, np.int16), 16000), 413, 'up to 20 s'),
+])
+def test_bad_audio_gets_a_clear_4xx(app_server, name, data, status, words):
+    if data is None: data = CLIP.read_bytes()[:200]
+    r = post(app_server, 'audio', name, data)
+    assert r.status_code == status, r.text
+    msg = r.json()['error']
+    assert msg.startswith(name) or 'upload' in msg
+    if words != 'notes': assert words in msg
+    assert 'emotion-nbdev-' not in msg and '/tmp' not in msg  # names the user's file, not the server's temporary one
+    assert httpx.get(f'{app_server.url}/api/health').status_code == 200
+
+def test_face_prediction(app_server, demo_models):
+    r = post(app_server, 'face', 'astronaut.png', astronaut_png())
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body['faces']) == 1 and (body['width'], body['height']) == (512, 512) and body['data'] == 'synthetic'
+    f = body['faces'][0]
+    l, t, rr, b = f['box']
+    assert 150 < l < rr < 300 and 50 < t < b < 200  # the astronaut's face
+    assert len(f['landmarks']) == 68 and all(l - 20 < x < rr + 20 and t - 40 < y < b + 20 for x, y in f['landmarks'])
+    assert f['emotion'] in EMOTIONS and f['cnn']['emotion'] in EMOTIONS
+    assert f['emotion'] == max(f['probabilities'], key=f['probabilities'].get)
+    assert f['cnn']['emotion'] == max(f['cnn']['probabilities'], key=f['cnn']['probabilities'].get)
+
+def test_face_image_formats(app_server):
+    from skimage.data import astronaut
+    img = Image.fromarray(astronaut())
+    for fmt, mode in [('JPEG', 'RGB'), ('PNG', 'L'), ('PNG', 'RGBA'), ('WEBP', 'RGB')]:
+        buf = io.BytesIO(); img.convert(mode).save(buf, fmt)
+        r = post(app_server, 'face', f'astronaut.{fmt.lower()}', buf.getvalue())
+        assert r.status_code == 200 and len(r.json()['faces']) == 1, (fmt, mode, r.text)
+
+def png(a):
+    buf = io.BytesIO(); Image.fromarray(a).save(buf, 'PNG'); return buf.getvalue()
+
+@pytest.mark.parametrize('name,make,status,words', [
+    ('empty.png', lambda: b'', 422, 'empty file'),
+    ('notes.png', lambda: b'not an image at all' * 20, 422, 'not a readable image'),
+    ('truncated.png', lambda: astronaut_png()[:300], 422, 'truncated.png'),
+    ('blank.png', lambda: png(np.full((240, 320, 3), 200, np.uint8)), 422, 'no face found'),
+    ('huge.png', lambda: png(np.zeros((2100, 2100), np.uint8)), 413, 'too large'),
+])
+def test_bad_photos_get_a_clear_4xx(app_server, name, make, status, words):
+    r = post(app_server, 'face', name, make())
+    assert r.status_code == status, r.text
+    assert r.json()['error'].startswith(name) and words in r.json()['error']
+
+def test_oversized_upload_is_refused_before_analysis(app_server):
+    big = b'\0' * (3 * 1024 * 1024)
+    for kind in ('audio', 'face'):
+        r = post(app_server, kind, 'big.bin', big)
+        assert r.status_code == 413 and 'upload too large' in r.json()['error']
+    def chunks():  # no Content-Length: the limit is counted while the body streams in
+        yield b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n\r\n'
+        for _ in range(30): yield b'\0' * 131072
+    r = httpx.post(f'{app_server.url}/api/audio', content=chunks(), headers={'content-type': 'multipart/form-data; boundary=x'}, timeout=60)
+    assert r.status_code == 413
+    assert httpx.get(f'{app_server.url}/api/health').json()['status'] == 'ok'
+
+def test_missing_file_field(app_server):
+    r = httpx.post(f'{app_server.url}/api/audio', files={'upload': ('a.wav', b'x')})
+    assert r.status_code == 422 and 'file' in r.text
+
+def test_timeout_and_full_queue(demo_models):
+    from emotion_nbdev.app import Gate, Limits, RequestError
+    gate = Gate(Limits(workers=1, queue_size=0, timeout_s=0.2))
+    async def main():
+        slow = asyncio.create_task(gate.run(time.sleep, 0.5))
+        await asyncio.sleep(0.05)
+        with pytest.raises(RequestError) as busy: await gate.run(time.sleep, 0)
+        with pytest.raises(RequestError) as late: await slow
+        return busy.value, late.value
+    busy, late = asyncio.run(main())
+    assert busy.status == 503 and 'busy' in busy.message
+    assert late.status == 504 and '0.2 s' in late.message
+    time.sleep(0.5)
+    assert gate.call(lambda: 7) == 7 and gate.waiting == 0
+
+def test_gradio_client(app_server):
+    from gradio_client import Client, handle_file
+    client = Client(app_server.url + '/', verbose=False)
+    probs, plot = client.predict(handle_file(str(CLIP)), api_name='/predict_audio')
+    assert probs['label'] in EMOTIONS and {c['label'] for c in probs['confidences']} == set(EMOTIONS)
+    from emotion_nbdev.app import demo_examples
+    photo = demo_examples(os.environ.get('TMPDIR', '/tmp') + '/emotion-nbdev-test-examples')['face'][0]
+    drawn, lm, cnn, summary = client.predict(handle_file(photo), api_name='/predict_face')
+    assert lm['label'] in EMOTIONS and cnn['label'] in EMOTIONS and '1 face(s)' in summary
+    with pytest.raises(Exception) as err:
+        client.predict(handle_file(str(Path(__file__).parent/'conftest.py')), api_name='/predict_face')
+    assert 'conftest' in str(err.value) or 'photo' in str(err.value) or 'readable' in str(err.value)
+
+def test_model_loading_retrains_only_what_is_broken(demo_models, tmp_path):
+    from emotion_nbdev.app import MODEL_FILES, train_demo_models, load_demo_models
+    for f in MODEL_FILES.values():
+        shutil.copy(demo_models.folder/f, tmp_path/f)
+        if f.endswith('.keras'): shutil.copy(demo_models.folder/f'{f}.json', tmp_path/f'{f}.json')
+    (tmp_path/MODEL_FILES['landmarks']).write_bytes(b'tampered')
+    logged = []
+    done = train_demo_models(tmp_path, progress=False, log=logged.append)
+    assert [k for k, v in done.items() if v['trained']] == ['landmarks']
+    assert any('does not load' in m for m in logged)
+    assert load_demo_models(tmp_path).synthetic['landmarks']
+    (tmp_path/MODEL_FILES['cnn']).unlink()
+    with pytest.raises(FileNotFoundError, match='face_cnn.keras'): load_demo_models(tmp_path)
+
+def test_serve_cli_end_to_end(demo_models, tmp_path):
+    "`emotion-nbdev serve` as a user starts it: a real process, answering on its port, stopping on SIGINT."
+    import signal, socket
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    env = {**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False'}
+    p = subprocess.Popen([str(Path(sys.executable).parent/'emotion-nbdev'), 'serve', '--port', str(port), '--models', str(demo_models.folder)],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(f'http://127.0.0.1:{port}/api/health', timeout=1).status_code == 200: break
+            except httpx.HTTPError: time.sleep(0.5)
+        else: pytest.fail('serve did not answer within 2 minutes')
+        assert httpx.get(f'http://127.0.0.1:{port}/').status_code == 200
+    finally:
+        p.send_signal(signal.SIGINT)
+        out = p.communicate(timeout=30)[0]
+    assert 'SYNTHETIC' in out and f'http://127.0.0.1:{port}/docs' in out
+
+def test_serve_rejects_bad_options(capsys):
+    from emotion_nbdev.cli import main
+    assert main(['serve', '--port', '70000']) == 2
+    assert main(['serve', '--max-upload-mb', '0']) == 2
+    assert '--max-upload-mb must be positive' in capsys.readouterr().err
+
+# ---- property-based fuzz of the REST API from its own OpenAPI schema ----
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+
+def test_api_fuzz_never_5xx(app_server):
+    "Random requests shaped by the OpenAPI schema, per operation: never a 5xx, every answer documented and matching its schema."
+    from hypothesis import given
+    schema = schemathesis.openapi.from_url(f'{app_server.url}/openapi.json')
+    ops = [r.ok() for r in schema.get_all_operations()]
+    assert {op.path for op in ops} == {'/api/health', '/api/models', '/api/audio', '/api/face'}
+    seen = {}
+    for op in ops:
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(case=op.as_strategy())
+        def run(case):
+            r = case.call_and_validate(checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance])
+            seen.setdefault(op.path, set()).add(r.status_code)
+        run()
+    print({k: sorted(v) for k, v in seen.items()})
+    assert any(c >= 400 for c in seen['/api/audio'] | seen['/api/face'])  # the fuzz did reach the error paths
+
+# ---- load test ----
+def test_load_8_clients_x_25_mixed_requests(app_server):
+    "8 concurrent clients, 25 requests each (audio, face, health, bad input), 0 errors; latency percentiles printed."
+    clip, photo = CLIP.read_bytes(), astronaut_png()
+    kinds = [('audio', clip, 200), ('face', photo, 200), ('health', None, 200), ('audio', b'junk', 422), ('face', photo, 200)]
+    def client(i):
+        out = []
+        with httpx.Client(timeout=120) as c:
+            for k in range(25):
+                kind, data, want = kinds[(i + k) % len(kinds)]
+                t0 = time.perf_counter()
+                r = c.get(f'{app_server.url}/api/health') if kind == 'health' else c.post(f'{app_server.url}/api/{kind}', files={'file': ('x', data)})
+                out.append((kind, r.status_code == want, time.perf_counter() - t0))
+        return out
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool: results = [r for rs in pool.map(client, range(8)) for r in rs]
+    wall = time.perf_counter() - t0
+    assert len(results) == 200 and all(ok for _, ok, _ in results), [r for r in results if not r[1]][:5]
+    for kind in ('audio', 'face', 'health'):
+        ms = sorted(1000*s for k, _, s in results if k == kind)
+        print(f'{kind}: n={len(ms)} p50={np.percentile(ms, 50):.0f} ms p95={np.percentile(ms, 95):.0f} ms max={ms[-1]:.0f} ms')
+    print(f'200 requests in {wall:.1f} s: {200/wall:.1f} requests/s')

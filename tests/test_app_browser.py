@@ -1,0 +1,84 @@
+"""The Gradio demo in a real browser (Debian Chromium via Playwright): upload a clip and a photo, see labels and plots."""
+import io, os
+from pathlib import Path
+import numpy as np
+import pytest
+from PIL import Image
+from conftest import require_tool
+from emotion_nbdev.core import EMOTIONS
+from emotion_nbdev.audio_data import load_synthetic_speech
+
+SHOTS = Path(__file__).parent.parent/'artifacts'/'screenshots'
+
+@pytest.fixture(scope='module')
+def page(app_server):
+    require_tool('chromium')
+    from playwright.sync_api import sync_playwright
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path='/usr/bin/chromium',
+                                    args=['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'])
+        pg = browser.new_page(viewport={'width': 1400, 'height': 1100})
+        pg.set_default_timeout(90_000)
+        pg.goto(app_server.url + '/')
+        pg.get_by_role('tab', name='Audio').wait_for()
+        yield pg
+        browser.close()
+
+def test_page_says_models_are_synthetic(page):
+    note = page.locator('#synthetic-note')
+    note.wait_for()
+    assert 'synthetic data' in note.inner_text()
+
+def test_audio_tab_upload_predict(page, demo_models, tmp_path):
+    from emotion_nbdev.audio_model import predict_emotion
+    m = load_synthetic_speech().manifest
+    clip = m[m.emotion == 'anger'].path.iloc[0]
+    expected = predict_emotion(clip, demo_models.audio)['emotion']
+    page.get_by_role('tab', name='Audio').click()
+    wav = tmp_path/'anger_clip.wav'
+    import soundfile as sf
+    y, sr = sf.read(clip); sf.write(wav, y, sr)
+    page.locator('#audio-input input[type=file]').set_input_files(str(wav))
+    page.locator('audio, [data-testid="waveform-Audio"], .waveform-container').first.wait_for(state='attached')
+    page.locator('#audio-go').click()
+    probs = page.locator('#audio-probs')
+    probs.get_by_text(expected, exact=False).first.wait_for()
+    page.locator('#audio-plot img, #audio-plot svg, #audio-plot canvas').first.wait_for()
+    text = probs.inner_text()
+    assert expected in text and '%' in text
+    page.screenshot(path=str(SHOTS/'demo_audio.png'), full_page=True)
+
+def test_face_tab_upload_predict(page, demo_models, tmp_path):
+    from skimage.data import astronaut
+    photo = tmp_path/'astronaut.png'
+    Image.fromarray(astronaut()).save(photo)
+    page.get_by_role('tab', name='Face').click()
+    page.locator('#face-input input[type=file]').set_input_files(str(photo))
+    page.locator('#face-go').click()
+    summary = page.locator('#face-summary')
+    summary.get_by_text('face(s)').wait_for()
+    assert '1 face(s)' in summary.inner_text()
+    page.locator('#face-drawn img').first.wait_for()
+    for box in ('#landmark-probs', '#cnn-probs'):
+        assert any(e in page.locator(box).inner_text() for e in EMOTIONS)
+    page.screenshot(path=str(SHOTS/'demo_face.png'), full_page=True)
+
+def test_face_without_a_face_shows_a_readable_error(page, tmp_path):
+    blank = tmp_path/'blank.png'
+    Image.fromarray(np.full((200, 300, 3), 230, np.uint8)).save(blank)
+    page.get_by_role('tab', name='Face').click()
+    page.locator('#face-input button[aria-label*="Clear"], #face-input button[aria-label*="clear"]').first.click() if page.locator('#face-input button[aria-label*="lear"]').count() else None
+    page.locator('#face-input input[type=file]').set_input_files(str(blank))
+    page.locator('#face-go').click()
+    page.get_by_text('no face found').first.wait_for()
+    page.screenshot(path=str(SHOTS/'demo_error.png'), full_page=True)
+
+def test_models_tab(page):
+    page.get_by_role('tab', name='Models').click()
+    table = page.locator('#model-table')
+    table.wait_for()
+    page.wait_for_function("document.querySelector('#model-table').innerText.includes('subject-grouped')")
+    text = table.inner_text()
+    assert 'speaker-grouped' in text and 'synthetic' in text
+    page.screenshot(path=str(SHOTS/'demo_models.png'), full_page=True)
