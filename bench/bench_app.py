@@ -1,0 +1,103 @@
+"""Latency and throughput of the demo server (`emotion-nbdev serve`) over HTTP, as a client sees them.
+
+Starts the real server in a subprocess on a free port (models from the default models folder; trained on the
+embedded synthetic data first when missing), then:
+- latency per endpoint, one request at a time: a 3.0 s speech clip (16-bit WAV, 16 kHz) to POST /api/audio and a
+  640x480 JPEG photo with one face (scikit-image's astronaut) to POST /api/face; the first call of each is
+  reported apart (it loads lazily imported code), p50/p95 over the next `--n` calls;
+- the load test of the tests: 8 concurrent clients x 25 mixed requests (audio, face, health, a bad file),
+  throughput and latency percentiles under load, errors counted.
+Usage: python bench/bench_app.py [--n 50] [--markdown bench/RESULTS_app.md]
+"""
+import argparse, io, os, platform, socket, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import httpx
+import numpy as np
+import soundfile as sf
+from PIL import Image
+
+def three_second_clip():
+    from emotion_nbdev.audio_data import load_synthetic_speech
+    m = load_synthetic_speech().manifest
+    parts = [sf.read(p, dtype='float32')[0] for p in m[m.speaker == m.speaker.iloc[0]].path[:6]]
+    y = np.concatenate(parts)[:3*16000]
+    assert len(y) == 3*16000
+    buf = io.BytesIO(); sf.write(buf, y, 16000, format='WAV', subtype='PCM_16'); return buf.getvalue()
+
+def photo_640x480():
+    from skimage.data import astronaut
+    im = Image.fromarray(astronaut()).resize((640, 640), Image.Resampling.LANCZOS).crop((0, 0, 640, 480))
+    buf = io.BytesIO(); im.save(buf, 'JPEG', quality=90); return buf.getvalue()
+
+def start_server():
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    exe = Path(sys.executable).parent/'emotion-nbdev'
+    p = subprocess.Popen([str(exe), 'serve', '--port', str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env={**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False'})
+    url = f'http://127.0.0.1:{port}'
+    for _ in range(1200):
+        try:
+            if httpx.get(url + '/api/health', timeout=1).status_code == 200: return p, url
+        except httpx.HTTPError: time.sleep(0.5)
+    p.kill(); raise SystemExit('server did not start')
+
+def pct(ms, q): return float(np.percentile(ms, q))
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--n', type=int, default=50, help='timed calls per endpoint after the first')
+    ap.add_argument('--markdown')
+    a = ap.parse_args()
+    clip, photo = three_second_clip(), photo_640x480()
+    t0 = time.perf_counter(); proc, url = start_server(); start_s = time.perf_counter() - t0
+    rows = []
+    try:
+        with httpx.Client(timeout=120) as c:
+            for name, path, data in [('audio (3 s clip)', '/api/audio', clip), ('face (640x480 photo)', '/api/face', photo), ('health', '/api/health', None)]:
+                times = []
+                for i in range(a.n + 1):
+                    t = time.perf_counter()
+                    r = c.get(url + path) if data is None else c.post(url + path, files={'file': ('x.wav' if 'audio' in path else 'x.jpg', data)})
+                    times.append(1000*(time.perf_counter() - t))
+                    assert r.status_code == 200, r.text
+                rows.append((name, times[0], pct(times[1:], 50), pct(times[1:], 95), max(times[1:])))
+        kinds = [('audio', clip, 200), ('face', photo, 200), ('health', None, 200), ('audio', b'junk', 422), ('face', photo, 200)]
+        def client(i):
+            out = []
+            with httpx.Client(timeout=120) as c:
+                for k in range(25):
+                    kind, data, want = kinds[(i + k) % len(kinds)]
+                    t = time.perf_counter()
+                    r = c.get(url + '/api/health') if kind == 'health' else c.post(f'{url}/api/{kind}', files={'file': ('x', data)})
+                    out.append((kind, r.status_code == want, 1000*(time.perf_counter() - t)))
+            return out
+        t = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool: results = [r for rs in pool.map(client, range(8)) for r in rs]
+        wall = time.perf_counter() - t
+    finally:
+        proc.terminate(); proc.wait(30)
+    errors = sum(not ok for _, ok, _ in results)
+    load = [(k, len(ms), pct(ms, 50), pct(ms, 95)) for k in ('audio', 'face', 'health') for ms in [[s for kk, _, s in results if kk == k]]]
+    goal = {'audio (3 s clip)': 100, 'face (640x480 photo)': 250}
+    lines = ['# Demo server benchmark', '',
+             f'Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; server: `emotion-nbdev serve` (2 workers), '
+             f'client: httpx in another process on the same machine. Models: the demo models (trained on synthetic data; speed does not depend on that). '
+             f'Server start with models cached: {start_s:.1f} s. Command: `python bench/bench_app.py --n {a.n}`.', '',
+             '## Latency, one request at a time', '',
+             f'| endpoint | first call (ms) | p50 (ms) | p95 (ms) | max (ms) | goal p95 | met |', '|---|---|---|---|---|---|---|']
+    for name, first, p50, p95, mx in rows:
+        g = goal.get(name)
+        lines.append(f'| {name} | {first:.0f} | {p50:.1f} | {p95:.1f} | {mx:.0f} | {f"< {g} ms" if g else "-"} | {("yes" if p95 < g else "no") if g else "-"} |')
+    lines += ['', f'p50/p95 over {a.n} calls after the first.', '',
+              '## Under load: 8 concurrent clients x 25 mixed requests', '',
+              f'{len(results)} requests in {wall:.1f} s: **{len(results)/wall:.1f} requests/s**, {errors} errors '
+              '(mix per client: audio, face, health, a bad audio file answered 422, face).', '',
+              '| kind | requests | p50 (ms) | p95 (ms) |', '|---|---|---|---|']
+    lines += [f'| {k} | {n} | {p50:.0f} | {p95:.0f} |' for k, n, p50, p95 in load]
+    text = '\n'.join(lines) + '\n'
+    print(text)
+    if a.markdown: Path(a.markdown).write_text(text)
+    if errors: raise SystemExit(f'{errors} requests failed')
+
+if __name__ == '__main__': main()
