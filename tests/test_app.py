@@ -166,23 +166,30 @@ def test_model_loading_retrains_only_what_is_broken(demo_models, tmp_path):
     with pytest.raises(FileNotFoundError, match='face_cnn.keras'): load_demo_models(tmp_path)
 
 def test_serve_cli_end_to_end(demo_models, tmp_path):
-    "`emotion-nbdev serve` as a user starts it: a real process, answering on its port, stopping on SIGINT."
+    "`emotion-nbdev serve --share` as a user starts it: a real process, answering on its port, stopping on SIGINT; no internet, so no public link, said plainly."
     import signal, socket
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
     env = {**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False'}
-    p = subprocess.Popen([str(Path(sys.executable).parent/'emotion-nbdev'), 'serve', '--port', str(port), '--models', str(demo_models.folder)],
+    p = subprocess.Popen([str(Path(sys.executable).parent/'emotion-nbdev'), 'serve', '--port', str(port), '--models', str(demo_models.folder), '--share'],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True); reader.start()
     try:
         for _ in range(240):
             try:
                 if httpx.get(f'http://127.0.0.1:{port}/api/health', timeout=1).status_code == 200: break
             except httpx.HTTPError: time.sleep(0.5)
-        else: pytest.fail('serve did not answer within 2 minutes')
+        else: pytest.fail('serve did not answer within 2 minutes:\n' + ''.join(lines[-20:]))
         assert httpx.get(f'http://127.0.0.1:{port}/').status_code == 200
+        for _ in range(120):  # the share attempt follows the start; offline it fails fast
+            if any('public link' in l for l in lines): break
+            time.sleep(0.5)
     finally:
         p.send_signal(signal.SIGINT)
-        out = p.communicate(timeout=30)[0]
+        p.wait(timeout=30); reader.join(timeout=10)
+    out = ''.join(lines)
     assert 'SYNTHETIC' in out and f'http://127.0.0.1:{port}/docs' in out
+    assert 'no public link' in out and 'needs internet' in out
 
 def test_serve_rejects_bad_options(capsys):
     from emotion_nbdev.cli import main
