@@ -23,10 +23,11 @@ from .features import FEATURE_NAMES, FEATURE_VERSION, load_audio, clip_features,
 
 # %% auto #0
 __all__ = ['MAX_ITER', 'GRIDS', 'SOLVER_PENALTIES', 'METRICS', 'AUDIO_MODEL_FORMAT', 'audio_pipeline', 'plot_standardization',
-           'plot_pca', 'speaker_groups', 'make_folds', 'expand_grid', 'gridsearch_param_grid', 'SearchResult',
-           'search_audio_model', 'plain_grid_search', 'dask_client', 'classification_metrics', 'AudioEvaluation',
-           'evaluate_audio_model', 'metrics_table', 'plot_confusion', 'plot_roc', 'lazy_model_table',
-           'train_audio_model', 'save_audio_model', 'load_audio_model', 'predict_emotion']
+           'plot_pca', 'speaker_groups', 'make_folds', 'expand_grid', 'gridsearch_param_grid', 'multinomial_objective',
+           'prox_metric', 'prox_multinomial_logistic', 'SearchResult', 'search_audio_model', 'plain_grid_search',
+           'dask_client', 'classification_metrics', 'AudioEvaluation', 'evaluate_audio_model', 'metrics_table',
+           'plot_confusion', 'plot_roc', 'lazy_model_table', 'train_audio_model', 'save_audio_model',
+           'load_audio_model', 'predict_emotion']
 
 # %% ../nbs/03_audio_model.ipynb #1d139370
 MAX_ITER = 1000
@@ -138,28 +139,145 @@ def gridsearch_param_grid(cands:list, # candidates from `expand_grid`
     return [{'clf__C': [c['C']], 'clf__l1_ratio': [{'l2': 0.0, 'l1': 1.0}.get(c['penalty'], c['l1_ratio'])],
              'clf__fit_intercept': [c['fit_intercept']], 'clf__solver': [c['solver']]} for c in cands]
 
-# %% ../nbs/03_audio_model.ipynb #121db2ab
-_FAST_SOLVER = {'l2': 'newton-cg', 'l1': 'saga', 'elasticnet': 'saga'}  # used when solvers are shared
-
+# %% ../nbs/03_audio_model.ipynb #bd25bf87
 def _prep_fold(X, y, tr, va):
     prep = audio_pipeline()[:-1].fit(X[tr])
     return prep.transform(X[tr]), y[tr], prep.transform(X[va]), y[va]
 
-def _fit_path(data, key, Cs, scoring, max_iter):
-    "Fit one warm-started path along increasing C on one prepared fold; return the validation scores."
+def multinomial_objective(Z:np.ndarray,  # training features (n, p)
+                          Y:np.ndarray,  # one-hot labels (n, K)
+                          W:np.ndarray,  # coefficients (p, K)
+                          b:np.ndarray|None, # intercepts (K,), or None without intercept
+                          C:float,       # inverse regularisation strength
+                          l1_ratio:float, # elastic-net mixing: 0 is L2, 1 is L1
+                         )->float: # scikit-learn's objective divided by n
+    "scikit-learn's multinomial logistic-regression objective (elastic net, unpenalised intercept), per sample."
+    A = Z @ W + (0 if b is None else b)
+    m = A.max(1, keepdims=True)
+    loss = np.mean(m[:, 0] + np.log(np.exp(A - m).sum(1)) - (A * Y).sum(1))
+    return float(loss + (l1_ratio * np.abs(W).sum() + (1 - l1_ratio) / 2 * (W ** 2).sum()) / (C * len(Z)))
+
+def _loss_grad(Z, Y, W, b):
+    "Gradient of the mean multinomial log-loss at (W, b), computed in Z's precision and returned in float64."
+    A = Z @ W.astype(Z.dtype, copy=False)
+    if b is not None: A += b.astype(Z.dtype, copy=False)
+    A -= A.max(1, keepdims=True); np.exp(A, out=A); A /= A.sum(1, keepdims=True); A -= Y
+    return (Z.T @ A).astype(float) / len(Z), (A.sum(0, dtype=float) / len(Z) if b is not None else None)
+
+def _best_shift(W, l1_ratio):
+    "Subtract from each row of W the constant that minimises the row's penalty; softmax does not see the shift."
+    r, K = l1_ratio, W.shape[1]
+    if r == 0: return W - W.mean(1, keepdims=True)
+    S = np.sort(W, axis=1)  # the penalty is convex and piecewise quadratic in the shift, kinked at the row's values
+    if r == 1:  # any median minimises; of those, the shift nearest 0 (moving no more than needed keeps iterations stable)
+        return W - np.clip(0, S[:, (K - 1) // 2], S[:, K // 2])[:, None]
+    cand = S
+    if r < 1:  # the stationary point between each pair of kinks, clipped into its interval
+        edges = np.full((len(W), 1), np.inf)
+        lo, hi = np.concatenate([-edges, S], 1), np.concatenate([S, edges], 1)
+        root = W.mean(1, keepdims=True) - r * (2 * np.arange(K + 1) - K) / ((1 - r) * K)
+        cand = np.concatenate([S, np.clip(root, lo, hi)], 1)
+    D = W[:, None, :] - cand[:, :, None]
+    pen = r * np.abs(D).sum(2) + (1 - r) / 2 * (D ** 2).sum(2)
+    return W - np.take_along_axis(cand, pen.argmin(1)[:, None], 1)
+
+def prox_metric(Z:np.ndarray, # training features (n, p)
+               )->np.ndarray: # per-coefficient curvature bound (p + 1,), the intercept's last
+    "A diagonal bound on the Hessian of the mean multinomial log-loss: 0.5 x L x diag(X'X)/n over [Z, 1]."
+    X1 = np.column_stack([np.asarray(Z, float), np.ones(len(Z))])
+    gram = X1.T @ X1 / len(Z)
+    g = np.maximum(np.diag(gram), 1e-12)
+    L = max(1.0, float(np.linalg.eigvalsh(gram / np.sqrt(np.outer(g, g)))[-1]))  # 1 when the columns are orthogonal
+    return 0.5 * L * g
+
+def prox_multinomial_logistic(Z:np.ndarray,   # training features (n, p), e.g. a fold after PCA; float32 halves the time of a pass
+                              Y:np.ndarray,   # one-hot labels (n, K), K >= 3
+                              C:float,        # inverse regularisation strength
+                              l1_ratio:float, # elastic-net mixing: 0 is L2, 1 is L1
+                              fit_intercept:bool=True, # learn per-class intercepts (not penalised)
+                              W:np.ndarray|None=None,  # warm start: coefficients (p, K)
+                              b:np.ndarray|None=None,  # warm start: intercepts (K,)
+                              tol:float=1e-4,          # stop when max |change| <= tol x max |coefficient| (saga's rule)
+                              max_iter:int=MAX_ITER,   # iterations, one pass over the data each
+                              metric:np.ndarray|None=None, # `prox_metric(Z)`, to reuse along a path
+                             )->tuple: # (W, b, iterations)
+    "Minimise `multinomial_objective` by accelerated proximal gradient with a diagonal bound and exact shift steps."
+    n, p = Z.shape
+    d = prox_metric(Z) if metric is None else metric
+    D, db = d[:p, None], d[p]
+    lam1, lam2 = l1_ratio / (C * n), (1 - l1_ratio) / (C * n)
+    W = np.zeros((p, Y.shape[1])) if W is None else np.array(W, float)
+    b = (np.zeros(Y.shape[1]) if b is None else np.array(b, float)) if fit_intercept else None
+    V, c, t = W, b, 1.0
+    for it in range(1, max_iter + 1):
+        gW, gb = _loss_grad(Z, Y, V, c)
+        U = D * V - gW  # minimise the separable bound + penalty: a soft threshold per coefficient
+        Wn = _best_shift(np.sign(U) * np.maximum(np.abs(U) - lam1, 0) / (D + lam2), l1_ratio)
+        bn = c - gb / db if fit_intercept else None
+        step, size = np.abs(Wn - W).max(), np.abs(Wn).max()
+        uphill = np.vdot(V - Wn, Wn - W)
+        if fit_intercept:
+            step, size = max(step, np.abs(bn - b).max()), max(size, np.abs(bn).max())
+            uphill += np.vdot(c - bn, bn - b)
+        t_next = 1.0 if uphill > 0 else (1 + np.sqrt(1 + 4 * t * t)) / 2  # restart the momentum when it points uphill
+        mom = (t - 1) / t_next if uphill <= 0 else 0.0
+        V = Wn + mom * (Wn - W)
+        c = bn + mom * (bn - b) if fit_intercept else None
+        W, b, t = Wn, bn, t_next
+        if step <= tol * size: break
+    return W, b, it
+
+# %% ../nbs/03_audio_model.ipynb #121db2ab
+_FAST_SOLVER = {'l2': 'newton-cg', 'l1': 'saga', 'elasticnet': 'saga'}  # engine='sklearn' with shared solvers
+_TOL = LogisticRegression().tol  # scikit-learn's default, what every GridSearchCV candidate uses
+
+def _roc_auc_ovr(y, P, classes):
+    "Macro one-vs-rest ROC AUC from rank sums (Mann-Whitney), equal to scikit-learn's `roc_auc_ovr` scorer."
+    from scipy.stats import rankdata
+    pos = y[:, None] == classes[None]
+    npos = pos.sum(0)
+    return float(np.mean(((rankdata(P, axis=0) * pos).sum(0) - npos * (npos + 1) / 2) / (npos * (len(y) - npos))))
+
+def _score(clf, Zva, yva, scorer, scoring):
+    if scoring == 'roc_auc_ovr' and set(yva) == set(clf.classes_):
+        return _roc_auc_ovr(yva, clf.predict_proba(Zva), clf.classes_)
+    return float(scorer(clf, Zva, yva))
+
+def _fit_chain(data, steps, scoring, max_iter, engine, float32):
+    "Fit a chain of (path key, C) steps on one prepared fold, each warm-started from the previous; return (score, iterations) per step."
     from sklearn.metrics import get_scorer
     from sklearn.exceptions import ConvergenceWarning
     Ztr, ytr, Zva, yva = data
-    l1_ratio, fit_intercept, solver = key
-    clf = LogisticRegression(l1_ratio=l1_ratio, fit_intercept=fit_intercept, solver=solver, max_iter=max_iter,
-                             warm_start=True, random_state=SEED)
     scorer, out = get_scorer(scoring), []
-    for C in Cs:
+    if engine == 'prox':
+        classes = np.unique(ytr)
+        dtype = np.float32 if float32 else float
+        Zfit, Y, metric, W, b = Ztr.astype(dtype), (ytr[:, None] == classes).astype(dtype), prox_metric(Ztr), None, None
+        clf = LogisticRegression()  # a shell that predicts with the coefficients found here
+        clf.classes_ = classes
+        for (l1_ratio, fit_intercept, _), C in steps:
+            W, b, n_iter = prox_multinomial_logistic(Zfit, Y, C, l1_ratio, fit_intercept, W, b, _TOL, max_iter, metric)
+            clf.coef_, clf.intercept_ = W.T, (b if fit_intercept else np.zeros(len(classes)))
+            out.append((_score(clf, Zva, yva, scorer, scoring), n_iter))
+        return out
+    clf = LogisticRegression(warm_start=True, max_iter=max_iter, random_state=SEED)
+    for (l1_ratio, fit_intercept, solver), C in steps:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', ConvergenceWarning)
-            clf.set_params(C=C).fit(Ztr, ytr)
-        out.append(float(scorer(clf, Zva, yva)))
+            clf.set_params(C=C, l1_ratio=l1_ratio, fit_intercept=fit_intercept, solver=solver).fit(Ztr, ytr)
+        out.append((_score(clf, Zva, yva, scorer, scoring), int(clf.n_iter_.max())))
     return out
+
+def _chains(paths, Cs, chain_l1_ratios):
+    "Steps grouped into warm-started chains: each path along C, or (snake) every l1_ratio of one intercept and solver, C by C."
+    if not chain_l1_ratios: return [[(p, C) for C in Cs[p]] for p in paths]
+    chains = []
+    for _, group in groupby(sorted(paths, key=lambda p: (p[1], p[2], -p[0])), key=lambda p: (p[1], p[2])):
+        group, steps = list(group), []  # l1_ratio from 1 (L1) down to 0 (L2)
+        for i, C in enumerate(sorted({C for p in group for C in Cs[p]})):
+            steps += [(p, C) for p in (group if i % 2 == 0 else group[::-1]) if C in Cs[p]]
+        chains.append(steps)
+    return chains
 
 @dataclass
 class SearchResult:
@@ -182,34 +300,42 @@ def search_audio_model(X:np.ndarray,        # features (n, 175)
                        backend:str='loky',  # 'loky' or 'dask' (needs a running distributed Client, see `dask_client`)
                        share_solvers:bool=True, # fit solver-only variants once (same objective)
                        mode:str='paths',    # 'paths' (this search) or 'halving' (scikit-learn successive halving)
-                       max_iter:int=MAX_ITER, # iterations per fit
+                       max_iter:int=MAX_ITER, # iterations (passes over the data) per fit
                        refit:bool=True,     # refit the best pipeline on all rows
+                       engine:str='prox',   # 'prox' (`prox_multinomial_logistic`) or 'sklearn' (the candidates' own solvers)
+                       chain_l1_ratios:bool=True, # warm-start each l1_ratio's path from its neighbour's (snake order)
+                       float32:bool=True,   # prox engine: passes over the data in float32 (iterates, bound and stopping rule stay float64)
                       )->SearchResult:
-    "Grid search over `audio_pipeline` equal in result to `GridSearchCV`, with preprocessing per fold, warm-started C paths, shared solvers and parallel tasks."
-    from joblib import Parallel, delayed, parallel_config
+    "Grid search over `audio_pipeline` equal in result to `GridSearchCV`, with preprocessing per fold, warm-started paths, shared solvers and parallel tasks."
     from threadpoolctl import threadpool_limits
     cands, pruned = expand_grid(grid)
     X, y, t0 = np.asarray(X, float), np.asarray(y), time.perf_counter()
+    if engine not in ('prox', 'sklearn'): raise ValueError(f"unknown engine {engine!r}; use 'prox' or 'sklearn'")
+    if len(np.unique(y)) < 3: engine = 'sklearn'  # two classes: scikit-learn fits one binary coefficient vector, not a softmax
     with threadpool_limits(1):  # many small fits: threaded BLAS only oversubscribes the cores
-        return _search(X, y, folds, cands, pruned, scoring, jobs, backend, share_solvers, mode, max_iter, refit, t0)
+        return _search(X, y, folds, cands, pruned, scoring, jobs, backend, share_solvers, mode, max_iter, refit, engine, chain_l1_ratios, float32, t0)
 
-def _search(X, y, folds, cands, pruned, scoring, jobs, backend, share_solvers, mode, max_iter, refit, t0):
+def _search(X, y, folds, cands, pruned, scoring, jobs, backend, share_solvers, mode, max_iter, refit, engine, chain_l1_ratios, float32, t0):
     from joblib import Parallel, delayed, parallel_config
     if mode == 'halving': return _halving_search(X, y, folds, cands, pruned, scoring, jobs, refit, t0)
     if mode != 'paths': raise ValueError(f"unknown search mode {mode!r}; use 'paths' or 'halving'")
-    key = lambda c: (_sl1(c), c['fit_intercept'], _FAST_SOLVER[c['penalty']] if share_solvers else c['solver'])
+    shared = lambda c: 'prox' if engine == 'prox' else _FAST_SOLVER[c['penalty']]
+    key = lambda c: (_sl1(c), c['fit_intercept'], shared(c) if share_solvers else c['solver'])
     paths = sorted({key(c) for c in cands}, key=str)
     Cs = {p: sorted({c['C'] for c in cands if key(c) == p}) for p in paths}
+    chains = _chains(paths, Cs, chain_l1_ratios)
+    # longest tasks first, so that the last one to start is short: L1 work (saga's slow part) and then length
+    tasks = sorted(((f, ch) for f in range(len(folds)) for ch in chains), key=lambda t: (-sum(p[0] > 0 for p, _ in t[1]), -len(t[1])))
     with parallel_config(backend=backend, n_jobs=jobs):
         prepared = Parallel()(delayed(_prep_fold)(X, y, tr, va) for tr, va in folds)
-        tasks = [(f, p) for f in range(len(folds)) for p in paths]
-        scores = Parallel()(delayed(_fit_path)(prepared[f], p, Cs[p], scoring, max_iter) for f, p in tasks)
-    by = {(f, p, C): s for (f, p), ss in zip(tasks, scores) for C, s in zip(Cs[p], ss)}
+        scores = Parallel()(delayed(_fit_chain)(prepared[f], ch, scoring, max_iter, engine, float32) for f, ch in tasks)
+    by = {(f, p, C): s for (f, ch), ss in zip(tasks, scores) for (p, C), s in zip(ch, ss)}
     rows = []
-    for i, c in enumerate(cands):
+    for c in cands:
         fs = [by[(f, key(c), c['C'])] for f in range(len(folds))]
-        rows.append({**c, 'mean_test_score': float(np.mean(fs)), 'std_test_score': float(np.std(fs)),
-                     **{f'split{f}_test_score': s for f, s in enumerate(fs)}, 'fitted_with': key(c)[2]})
+        rows.append({**c, 'mean_test_score': float(np.mean([s for s, _ in fs])), 'std_test_score': float(np.std([s for s, _ in fs])),
+                     **{f'split{f}_test_score': s for f, (s, _) in enumerate(fs)}, 'fitted_with': key(c)[2],
+                     'mean_n_iter': float(np.mean([n for _, n in fs]))})
     res = pd.DataFrame(rows)
     best = int(np.argmax(res['mean_test_score'].to_numpy()))  # first of equal maxima, like GridSearchCV
     bp = {k: cands[best][k] for k in ('penalty', 'C', 'fit_intercept', 'solver', 'l1_ratio')}

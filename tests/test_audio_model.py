@@ -135,3 +135,35 @@ def test_cli_end_to_end(tmp_path):
     assert r.returncode == 2 and 'does not exist' in r.stderr
     r = run('predict-audio', tmp_path/'r.json', files[0])
     assert r.returncode == 2 and 'not a skops model file' in r.stderr
+
+@pytest.mark.parametrize('engine', ['prox', 'sklearn'])
+def test_engines_match_gridsearchcv_when_solvers_converge(engine):
+    # a well-conditioned table (saga converges, unlike on the nearly separable embedded corpus): every candidate agrees
+    from sklearn.datasets import make_classification
+    X, y = make_classification(1500, 30, n_informative=12, n_classes=5, class_sep=0.7, flip_y=0.1,
+                               weights=[0.4, 0.25, 0.15, 0.12, 0.08], random_state=0)  # unequal classes: no near-tie on the intercept
+    X *= np.random.default_rng(0).lognormal(0, 2, 30)
+    frame = pd.DataFrame({'emotion': y.astype(str), 'dataset': 'd', 'speaker': (np.arange(1500) % 30).astype(str),
+                          'augment': 'none', 'source': [f'c{i}' for i in range(1500)]})
+    folds = make_folds(frame, n_splits=3)
+    grid = dict(penalty=['l1', 'l2', 'elasticnet'], C=[0.01, 0.1, 1.0], fit_intercept=[True, False], solver=['lbfgs', 'saga'], l1_ratio=[0.5])
+    fast = search_audio_model(X, y.astype(str), folds, grid, refit=False, jobs=2, engine=engine)
+    plain = plain_grid_search(X, y.astype(str), folds, grid, jobs=2)
+    assert {k: fast.best_params[k] for k in KEYS} == {k: plain.best_params[k] for k in KEYS}
+    assert np.abs(fast.results['mean_test_score'] - plain.results['mean_test_score']).max() < 0.002
+    if engine == 'prox': assert (fast.results['fitted_with'] == 'prox').all() and fast.results['mean_n_iter'].max() < 1000
+
+def test_prox_solver_reaches_saga_objective():
+    from sklearn.linear_model import LogisticRegression
+    from emotion_nbdev.audio_model import prox_multinomial_logistic, multinomial_objective
+    rng = np.random.default_rng(0)
+    Z = np.linalg.qr(rng.normal(size=(600, 8)))[0] * 20 * np.linspace(1, 3, 8)  # orthogonal columns, like a PCA fold
+    Z -= Z.mean(0)
+    y = (Z @ rng.normal(size=(8, 4)) + rng.gumbel(size=(600, 4)) * 3).argmax(1)
+    Y = np.eye(4)[y]
+    for l1_ratio, C, fi in ((1.0, 0.05, True), (0.5, 1.0, False), (0.0, 10.0, True)):
+        W, b, it = prox_multinomial_logistic(Z, Y, C, l1_ratio, fi, tol=1e-8, max_iter=5000)
+        ref = LogisticRegression(C=C, l1_ratio=l1_ratio, fit_intercept=fi, solver='saga', tol=1e-10, max_iter=20000).fit(Z, y)
+        assert it < 5000
+        assert multinomial_objective(Z, Y, W, b, C, l1_ratio) == pytest.approx(
+            multinomial_objective(Z, Y, ref.coef_.T, ref.intercept_ if fi else None, C, l1_ratio), abs=1e-7)
