@@ -10,12 +10,12 @@ embedded synthetic data first when missing), then:
 Usage: python bench/bench_app.py [--n 50] [--markdown bench/RESULTS_app.md]
 """
 import argparse, io, os, platform, socket, subprocess, sys, time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import httpx
 import numpy as np
 import soundfile as sf
 from PIL import Image
+from emotion_nbdev.app import load_test
 
 def three_second_clip():
     from emotion_nbdev.audio_data import load_synthetic_speech
@@ -62,23 +62,9 @@ def main():
                     times.append(1000*(time.perf_counter() - t))
                     assert r.status_code == 200, r.text
                 rows.append((name, times[0], pct(times[1:], 50), pct(times[1:], 95), max(times[1:])))
-        kinds = [('audio', clip, 200), ('face', photo, 200), ('health', None, 200), ('audio', b'junk', 422), ('face', photo, 200)]
-        def client(i):
-            out = []
-            with httpx.Client(timeout=120) as c:
-                for k in range(25):
-                    kind, data, want = kinds[(i + k) % len(kinds)]
-                    t = time.perf_counter()
-                    r = c.get(url + '/api/health') if kind == 'health' else c.post(f'{url}/api/{kind}', files={'file': ('x', data)})
-                    out.append((kind, r.status_code == want, 1000*(time.perf_counter() - t)))
-            return out
-        t = time.perf_counter()
-        with ThreadPoolExecutor(8) as pool: results = [r for rs in pool.map(client, range(8)) for r in rs]
-        wall = time.perf_counter() - t
+        load = load_test(url, clip, photo, clients=8, per_client=25)
     finally:
         proc.terminate(); proc.wait(30)
-    errors = sum(not ok for _, ok, _ in results)
-    load = [(k, len(ms), pct(ms, 50), pct(ms, 95)) for k in ('audio', 'face', 'health') for ms in [[s for kk, _, s in results if kk == k]]]
     goal = {'audio (3 s clip)': 100, 'face (640x480 photo)': 250}
     lines = ['# Demo server benchmark', '',
              f'Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; server: `emotion-nbdev serve` (2 workers), '
@@ -91,13 +77,14 @@ def main():
         lines.append(f'| {name} | {first:.0f} | {p50:.1f} | {p95:.1f} | {mx:.0f} | {f"< {g} ms" if g else "-"} | {("yes" if p95 < g else "no") if g else "-"} |')
     lines += ['', f'p50/p95 over {a.n} calls after the first.', '',
               '## Under load: 8 concurrent clients x 25 mixed requests', '',
-              f'{len(results)} requests in {wall:.1f} s: **{len(results)/wall:.1f} requests/s**, {errors} errors '
-              '(mix per client: audio, face, health, a bad audio file answered 422, face).', '',
+              f"{load['requests']} requests in {load['seconds']:.1f} s: **{load['per_second']:.1f} requests/s**, {load['errors']} errors "
+              '(`emotion_nbdev.app.load_test`; '
+              'mix per client: audio, face, health, a bad audio file answered 422, face).', '',
               '| kind | requests | p50 (ms) | p95 (ms) |', '|---|---|---|---|']
-    lines += [f'| {k} | {n} | {p50:.0f} | {p95:.0f} |' for k, n, p50, p95 in load]
+    lines += [f"| {k} | {l['n']} | {l['p50']:.0f} | {l['p95']:.0f} |" for k, l in load['latency_ms'].items()]
     text = '\n'.join(lines) + '\n'
     print(text)
     if a.markdown: Path(a.markdown).write_text(text)
-    if errors: raise SystemExit(f'{errors} requests failed')
+    if load['errors']: raise SystemExit(f"{load['errors']} requests failed: {load['failures']}")
 
 if __name__ == '__main__': main()

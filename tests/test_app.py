@@ -1,6 +1,5 @@
 """The demo server over HTTP: every endpoint, every bad input, limits, gradio_client, the OpenAPI fuzz and a load test."""
-import asyncio, io, json, os, shutil, statistics, subprocess, sys, threading, time, wave
-from concurrent.futures import ThreadPoolExecutor
+import asyncio, io, os, shutil, subprocess, sys, threading, time
 from pathlib import Path
 import httpx
 import numpy as np
@@ -223,25 +222,12 @@ def test_api_fuzz_never_5xx(app_server):
 # ---- load test ----
 def test_load_8_clients_x_25_mixed_requests(app_server):
     "8 concurrent clients, 25 requests each (audio, face, health, bad input), 0 errors; latency percentiles printed."
-    clip, photo = CLIP.read_bytes(), astronaut_png()
-    kinds = [('audio', clip, 200), ('face', photo, 200), ('health', None, 200), ('audio', b'junk', 422), ('face', photo, 200)]
-    def client(i):
-        out = []
-        with httpx.Client(timeout=120) as c:
-            for k in range(25):
-                kind, data, want = kinds[(i + k) % len(kinds)]
-                t0 = time.perf_counter()
-                r = c.get(f'{app_server.url}/api/health') if kind == 'health' else c.post(f'{app_server.url}/api/{kind}', files={'file': ('x', data)})
-                out.append((kind, r.status_code == want, time.perf_counter() - t0))
-        return out
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(8) as pool: results = [r for rs in pool.map(client, range(8)) for r in rs]
-    wall = time.perf_counter() - t0
-    assert len(results) == 200 and all(ok for _, ok, _ in results), [r for r in results if not r[1]][:5]
-    for kind in ('audio', 'face', 'health'):
-        ms = sorted(1000*s for k, _, s in results if k == kind)
-        print(f'{kind}: n={len(ms)} p50={np.percentile(ms, 50):.0f} ms p95={np.percentile(ms, 95):.0f} ms max={ms[-1]:.0f} ms')
-    print(f'200 requests in {wall:.1f} s: {200/wall:.1f} requests/s')
+    from emotion_nbdev.app import load_test
+    res = load_test(app_server.url, CLIP.read_bytes(), astronaut_png(), clients=8, per_client=25)
+    assert res['requests'] == 200 and res['errors'] == 0, res['failures']
+    assert {k: v['n'] for k, v in res['latency_ms'].items()} == {'audio': 80, 'face': 80, 'health': 40}
+    for kind, l in res['latency_ms'].items(): print(f"{kind}: n={l['n']} p50={l['p50']:.0f} ms p95={l['p95']:.0f} ms max={l['max']:.0f} ms")
+    print(f"200 requests in {res['seconds']} s: {res['per_second']} requests/s")
 
 ROOT = Path(__file__).parent.parent
 
