@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	@# librosa's numba kernels are compiled and cached once here: parallel first compiles can corrupt the cache
+	$(BIN)/python -c "from emotion_nbdev.features import compile_numba_kernels; compile_numba_kernels()"
 	touch $(STAMP)
 
 demo: $(STAMP) ## set up and serve the demo + API at http://$(HOST):$(PORT)/ (trains the models on the embedded data on first run)

@@ -21,8 +21,8 @@ from .audio_data import UnreadableAudioError, MANIFEST_COLUMNS
 __all__ = ['FEATURE_SR', 'N_FFT', 'HOP', 'FEATURE_VERSION', 'FEATURE_SLICES', 'N_FEATURES', 'FEATURE_NAMES', 'MIN_SAMPLES',
            'FEATURE_VIEWS', 'AUGMENTATIONS', 'check_signal', 'load_audio', 'report_features', 'reference_features',
            'clip_features', 'relative_difference', 'plot_feature_view', 'plot_emotion_grid', 'augment_rng',
-           'augment_signal', 'clip_feature_rows', 'FeatureTable', 'extract_features', 'save_features', 'load_features',
-           'plot_features_by_emotion']
+           'augment_signal', 'clip_feature_rows', 'FeatureTable', 'compile_numba_kernels', 'extract_features',
+           'save_features', 'load_features', 'plot_features_by_emotion']
 
 # %% ../nbs/02_audio_features.ipynb #4af5b530
 FEATURE_SR, N_FFT, HOP = 22050, 2048, 512
@@ -275,6 +275,12 @@ def _run_dask(tasks, jobs, progress, scheduler):
     if cluster is not None: cluster.close()
     yield from results
 
+@lru_cache(maxsize=None)
+def compile_numba_kernels()->None:
+    "Compile librosa's numba kernels once in this process, so that they are on disk before parallel workers load them."
+    y = (0.1*np.sin(2*np.pi*220*np.arange(FEATURE_SR)/FEATURE_SR)).astype(np.float32)
+    clip_features(y); report_features(y, FEATURE_SR)
+
 def extract_features(manifest:pd.DataFrame, # from `index_audio`: needs `path`; `clip_id` defaults to the file stem
                      augment:tuple|list=(),  # augmentations to add, e.g. ('noise', 'stretch', 'pitch')
                      jobs:int=1,             # parallel workers
@@ -295,6 +301,7 @@ def extract_features(manifest:pd.DataFrame, # from `index_audio`: needs `path`; 
     kinds = ('none', *augment)
     tasks = [(str(p), str(c), kinds, cache, seed) for p, c in zip(m['path'], m['clip_id'])]
     t0 = time.perf_counter()
+    if jobs > 1 or backend == 'dask': compile_numba_kernels()  # workers then read the kernels, none writes them
     runner = _run_dask(tasks, jobs, progress, scheduler) if backend == 'dask' else _run_loky(tasks, jobs, progress)
     rows, vecs, skipped, hits = [], [], SkipReport(), 0
     for i, res in enumerate(runner):
