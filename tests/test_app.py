@@ -165,7 +165,7 @@ def test_model_loading_retrains_only_what_is_broken(demo_models, tmp_path):
     with pytest.raises(FileNotFoundError, match='face_cnn.keras'): load_demo_models(tmp_path)
 
 def test_serve_cli_end_to_end(demo_models, tmp_path):
-    "`emotion-nbdev serve --share` as a user starts it: a real process, answering on its port, stopping on SIGINT; no internet, so no public link, said plainly."
+    "`emotion-nbdev serve --share` as a user starts it: a real process, answering on its port, stopping on SIGTERM; no internet, so no public link, said plainly."
     import signal, socket
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
     env = {**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False'}
@@ -184,11 +184,12 @@ def test_serve_cli_end_to_end(demo_models, tmp_path):
             if any('public link' in l for l in lines): break
             time.sleep(0.5)
     finally:
-        p.send_signal(signal.SIGINT)
+        p.send_signal(signal.SIGTERM)  # as `docker stop` does (a background CI shell may ignore SIGINT for its children)
         p.wait(timeout=30); reader.join(timeout=10)
     out = ''.join(lines)
     assert 'SYNTHETIC' in out and f'http://127.0.0.1:{port}/docs' in out
     assert 'no public link' in out and 'needs internet' in out
+    assert 'stopping' in out and p.returncode == 0
 
 def test_serve_rejects_bad_options(capsys):
     from emotion_nbdev.cli import main
