@@ -138,56 +138,84 @@ def landmark_array(table:pd.DataFrame, # a table in the landmark CSV layout
     "The landmarks of a table as an array of points."
     return table[LANDMARK_COLUMNS].to_numpy(float).reshape(-1, N_LANDMARKS, 2)
 
-# %% ../nbs/04_face_data.ipynb #3103fb86
+# %% ../nbs/04_face_data.ipynb #3df75cca
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff')
 MAX_IMAGE_PIXELS = 40_000_000  # 40 MP: larger than any camera photo a face model needs
 
 class UnreadableImageError(ValueError):
-    "An image that cannot be used: missing, empty, corrupt, zero-sized or too large."
+    "An image that cannot be used: missing, empty, corrupt, too large or of an unsupported pixel type."
     def __init__(self, path, reason):
         self.path, self.reason = str(path), str(reason)
         super().__init__(f'{self.path}: {self.reason}')
 
-def _to_rgb8(a:np.ndarray):
+def _to_rgb8(a:np.ndarray,              # (h, w) grey, (h, w, 2) grey+alpha, (h, w, 3) RGB or (h, w, 4) RGBA
+             sixteen_bit:bool|None=None, # integer samples are 16-bit; None: if uint16 or any value above 255
+            )->np.ndarray: # (h, w, 3) uint8 RGB; ValueError for pixels no bit depth explains
+    "Pixels of any common bit depth as 8-bit RGB; transparent pixels composited on white."
     if a.ndim == 2: a = a[..., None]
-    if a.dtype != np.uint8:
-        a = a.astype(float)
-        hi = 65535.0 if a.max() > 255 else (1.0 if a.max() <= 1.0 else 255.0)
-        a = np.clip(a/hi*255.0 + 0.5, 0, 255).astype(np.uint8)
+    if a.dtype == bool: a = a.astype(np.uint8)*255
+    elif a.dtype.kind in 'ui' and a.dtype != np.uint8:
+        lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+        if lo < 0 or hi > 65535: raise ValueError(f'integer pixels from {lo} to {hi} fit neither 8 nor 16 bits')
+        if sixteen_bit or (sixteen_bit is None and (a.dtype == np.uint16 or hi > 255)):
+            a = (a.astype(np.uint32)*255 + 32767)//65535  # round(v*255/65535): 65535 -> 255, 257 -> 1
+        a = a.astype(np.uint8)
+    elif a.dtype.kind == 'f':
+        if not np.isfinite(a).all(): raise ValueError('pixels are not finite numbers (NaN or infinity)')
+        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+        if lo < 0 or hi > 255: raise ValueError(f'float pixels from {lo:g} to {hi:g}; expected 0-1 or 0-255')
+        a = np.rint(a*(255.0 if hi <= 1 else 1.0)).astype(np.uint8)
+    elif a.dtype != np.uint8: raise ValueError(f'pixel type {a.dtype} is not supported')
     if a.shape[2] in (2, 4):  # grey + alpha, RGBA: composite on white
         alpha = a[..., -1:].astype(np.float32)/255.0
         a = (a[..., :-1]*alpha + 255.0*(1 - alpha) + 0.5).astype(np.uint8)
     if a.shape[2] == 1: a = np.repeat(a, 3, axis=2)
-    return np.ascontiguousarray(a[..., :3])
+    return np.ascontiguousarray(a)
+
+# %% ../nbs/04_face_data.ipynb #0b6aa4b6
+def _pil_pixels(im)->tuple[np.ndarray, bool]: # pixels `_to_rgb8` takes, and whether integer samples are 16-bit
+    "The pixels of an opened PIL image; palette, bilevel, CMYK, YCbCr, Lab and HSV images converted."
+    if im.mode.startswith('I'): return np.asarray(im).astype(np.int64), True  # I;16, I;16B, I: 16-bit samples
+    if im.mode in ('L', 'LA', 'RGB', 'RGBA', 'F', '1'): return np.asarray(im), False
+    if im.mode == 'P': return np.asarray(im.convert('RGBA' if 'transparency' in im.info else 'RGB')), False
+    if im.mode in ('PA', 'La', 'RGBa'): return np.asarray(im.convert('RGBA')), False
+    return np.asarray(im.convert('RGB')), False  # CMYK (Pillow undoes Adobe's inverted CMYK), YCbCr, LAB, HSV
 
 def read_image(image:str|Path|np.ndarray, # a file path, or an (h, w), (h, w, 3) or (h, w, 4) array
                max_pixels:int=MAX_IMAGE_PIXELS, # refuse larger images (checked from the header)
-              )->np.ndarray: # (h, w, 3) uint8 RGB
-    "An image as 8-bit RGB; `UnreadableImageError` for missing, corrupt, empty or oversized input."
+              )->np.ndarray: # (h, w, 3) uint8 RGB, upright as its EXIF orientation says
+    "An image as upright 8-bit RGB; `UnreadableImageError` names the file and what is wrong with it."
+    import struct, warnings
     if isinstance(image, np.ndarray):
         name = f'array{image.shape}'
         if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
             raise UnreadableImageError(name, 'not an image array: expected (h, w), (h, w, 3) or (h, w, 4)')
         if image.shape[0]*image.shape[1] == 0: raise UnreadableImageError(name, 'empty image: 0 pixels')
         if image.shape[0]*image.shape[1] > max_pixels: raise UnreadableImageError(name, f'image too large: {image.shape[1]}x{image.shape[0]} pixels (limit {max_pixels:,})')
-        return _to_rgb8(image)
+        try: return _to_rgb8(image)
+        except ValueError as e: raise UnreadableImageError(name, f'unsupported pixels: {e}') from None
     from PIL import Image, ImageOps, UnidentifiedImageError
     path = Path(image).expanduser()
+    if path.is_dir(): raise UnreadableImageError(path, 'a folder, not an image file')
     if not path.is_file(): raise UnreadableImageError(path, 'file does not exist')
     if path.stat().st_size == 0: raise UnreadableImageError(path, 'empty file: 0 bytes')
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # the size is checked next, against max_pixels
+            im = Image.open(path)
+        with im:
             w, h = im.size
             if w*h == 0: raise UnreadableImageError(path, f'empty image: {w}x{h} pixels')
             if w*h > max_pixels: raise UnreadableImageError(path, f'image too large: {w}x{h} pixels (limit {max_pixels:,})')
-            im = ImageOps.exif_transpose(im)
-            if im.mode == 'P': im = im.convert('RGBA')
-            a = np.asarray(im)
+            a, sixteen = _pil_pixels(ImageOps.exif_transpose(im))  # decodes; the EXIF orientation comes first
     except UnreadableImageError: raise
-    except Image.DecompressionBombError as e: raise UnreadableImageError(path, f'image too large: {e}') from None
-    except UnidentifiedImageError as e: raise UnreadableImageError(path, f'not a readable image: {e}') from None
-    except (OSError, ValueError, SyntaxError) as e: raise UnreadableImageError(path, f'corrupt image: {e}') from None
-    return _to_rgb8(a)
+    except Image.DecompressionBombError: raise UnreadableImageError(path, f'image too large: its header claims more than twice Pillow\'s limit of {Image.MAX_IMAGE_PIXELS:,} pixels') from None
+    except UnidentifiedImageError: raise UnreadableImageError(path, 'not a readable image: unknown format or damaged header') from None
+    except PermissionError: raise UnreadableImageError(path, 'permission denied') from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError, struct.error) as e:
+        raise UnreadableImageError(path, f'corrupt image: {e}') from None  # what Pillow raises on damaged data
+    try: return _to_rgb8(a, sixteen)
+    except ValueError as e: raise UnreadableImageError(path, f'unsupported pixels: {e}') from None
 
 # %% ../nbs/04_face_data.ipynb #4e8fa232
 @lru_cache(maxsize=None)

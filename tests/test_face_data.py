@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from skimage.data import astronaut
 from emotion_nbdev.core import EMOTIONS
-from emotion_nbdev.face_data import (CSV_COLUMNS, LANDMARK_COLUMNS, LandmarkTableError, UnreadableImageError, face_landmarks,
+from emotion_nbdev.face_data import (CSV_COLUMNS, LANDMARK_COLUMNS, LandmarkTableError, UnreadableImageError, detect_faces, face_landmarks,
     landmark_array, landmark_table, landmarks_from_images, load_ck_plus, load_fer2013_csv, index_fer2013_folders,
     make_synthetic_faces, normalize_landmarks, read_image, read_landmark_csv, synthetic_faces_dir, validate_landmark_table,
     write_synthetic_faces)
@@ -143,6 +143,100 @@ def test_batch_reports_every_bad_image_and_goes_on(tmp_path):
     assert len(landmarks_from_images([root/'pair.png'], several_faces='largest', progress=False).table) == 1
     empty = landmarks_from_images([root/'bomb.png'], progress=False)
     assert len(empty.table) == 0 and list(empty.table.columns) == CSV_COLUMNS
+
+# --- every kind of photo a person may send ------------------------------------------------------------------------
+ASTRONAUT_BOX = (175, 76, 265, 166)  # dlib's box on the upright astronaut
+
+def exif_rotated(path, orientation):
+    "The astronaut stored sideways with the EXIF orientation that makes a viewer show her upright."
+    stored = np.rot90(astronaut(), 1 if orientation == 6 else -1)  # 6: turn 90 deg clockwise to view; 8: anticlockwise
+    exif = Image.Exif(); exif[0x0112] = orientation
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+    return path
+
+@pytest.mark.parametrize('orientation', [6, 8])
+def test_exif_rotated_phone_photo_is_read_upright(tmp_path, orientation):
+    p = exif_rotated(tmp_path/f'phone{orientation}.jpg', orientation)
+    with Image.open(p) as im: as_stored = np.asarray(im.convert('RGB'))
+    assert detect_faces(as_stored) == []                                   # the face lies on its side as stored
+    img = read_image(p)
+    assert img.shape == (512, 512, 3) and np.abs(img.astype(int) - astronaut()).mean() < 4
+    boxes = detect_faces(img)
+    assert len(boxes) == 1 and np.abs(np.array(boxes[0][:4]) - ASTRONAUT_BOX).max() <= 8
+
+def test_cmyk_jpeg(tmp_path):
+    Image.fromarray(astronaut()).convert('CMYK').save(tmp_path/'cmyk.jpg', quality=95)
+    with Image.open(tmp_path/'cmyk.jpg') as im: assert im.mode == 'CMYK'
+    img = read_image(tmp_path/'cmyk.jpg')
+    assert img.shape == (512, 512, 3) and np.abs(img.astype(int) - astronaut()).mean() < 4
+    assert len(detect_faces(img)) == 1
+
+def test_16_bit_png_is_scaled_not_clipped(tmp_path):
+    Image.fromarray(np.array([[0, 257, 32896, 65535, 200]], np.uint16)).save(tmp_path/'steps16.png')
+    with Image.open(tmp_path/'steps16.png') as im: assert im.mode == 'I;16'
+    assert read_image(tmp_path/'steps16.png')[0, :, 0].tolist() == [0, 1, 128, 255, 1]   # 200/257 rounds to 1, not 200
+    grey = np.asarray(Image.fromarray(astronaut()).convert('L'))
+    Image.fromarray(grey.astype(np.uint16)*257).save(tmp_path/'grey16.png')
+    assert np.array_equal(read_image(tmp_path/'grey16.png'), np.repeat(grey[..., None], 3, 2))  # exactly the 8-bit grey
+    assert len(face_landmarks(tmp_path/'grey16.png')) == 1
+    import cv2  # 48-bit RGB PNG (Pillow reads it as 8-bit RGB)
+    cv2.imwrite(str(tmp_path/'rgb16.png'), (astronaut().astype(np.uint16)*257)[..., ::-1])
+    assert np.abs(read_image(tmp_path/'rgb16.png').astype(int) - astronaut()).max() <= 1
+
+def test_grey_alpha_rgba_and_palette(tmp_path):
+    img = astronaut()
+    grey = np.asarray(Image.fromarray(img).convert('L'))
+    half = np.full(grey.shape, 128, np.uint8)
+    Image.fromarray(np.dstack([np.zeros_like(grey), half])).save(tmp_path/'black_half_alpha.png')   # LA
+    assert read_image(tmp_path/'black_half_alpha.png')[0, 0].tolist() == [127, 127, 127]         # on white
+    Image.fromarray(np.dstack([img, np.where(np.arange(512) < 256, 0, 255).astype(np.uint8)[None].repeat(512, 0)])).save(tmp_path/'rgba.png')
+    rgba = read_image(tmp_path/'rgba.png')
+    assert (rgba[:, :256] == 255).all() and np.array_equal(rgba[:, 256:], img[:, 256:])   # transparent half -> white
+    Image.fromarray(img).convert('P', palette=Image.Palette.ADAPTIVE, colors=256).save(tmp_path/'palette.png')
+    with Image.open(tmp_path/'palette.png') as im: assert im.mode == 'P'
+    assert np.abs(read_image(tmp_path/'palette.png').astype(int) - img).mean() < 6 and len(face_landmarks(tmp_path/'palette.png')) == 1
+    pal = Image.fromarray(np.array([[0, 1]], np.uint8), 'P'); pal.putpalette([255, 0, 0, 0, 0, 255]); pal.info['transparency'] = 0
+    pal.save(tmp_path/'palette_transparent.png')
+    assert read_image(tmp_path/'palette_transparent.png')[0].tolist() == [[255, 255, 255], [0, 0, 255]]
+    Image.fromarray(grey > 128).save(tmp_path/'bilevel.png')
+    assert set(np.unique(read_image(tmp_path/'bilevel.png'))) == {0, 255}
+
+def test_one_pixel_image(tmp_path):
+    Image.fromarray(np.full((1, 1, 3), 77, np.uint8)).save(tmp_path/'dot.png')
+    assert read_image(tmp_path/'dot.png').tolist() == [[[77, 77, 77]]]
+    assert face_landmarks(tmp_path/'dot.png') == [] and face_landmarks(tmp_path/'dot.png', detector='haar') == []
+    assert dict(landmarks_from_images(tmp_path/'dot.png', progress=False).skipped.items)[str(tmp_path/'dot.png')] == 'no face found'
+
+def test_huge_image_refused_before_decoding(tmp_path, monkeypatch):
+    Image.new('L', (7000, 6000)).save(tmp_path/'huge.png')        # a real 42 MP image, small on disk
+    from PIL import ImageFile
+    def no_decoding(self, *a, **k): raise AssertionError('pixels were decoded')
+    monkeypatch.setattr(ImageFile.ImageFile, 'load', no_decoding)
+    with pytest.raises(UnreadableImageError, match=r'huge.png: image too large: 7000x6000 pixels \(limit 40,000,000\)'):
+        read_image(tmp_path/'huge.png')
+    png_header(tmp_path/'big_header.png', 10000, 10000)              # 100 MP: above Pillow's warning threshold
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')                                   # no DecompressionBombWarning leaks out
+        with pytest.raises(UnreadableImageError, match='image too large: 10000x10000'): read_image(tmp_path/'big_header.png')
+
+@pytest.mark.parametrize('fmt', ['png', 'jpg', 'webp'])
+def test_truncated_files(tmp_path, fmt):
+    Image.fromarray(astronaut()).save(tmp_path/f'a.{fmt}')
+    data = (tmp_path/f'a.{fmt}').read_bytes()
+    (tmp_path/f'cut.{fmt}').write_bytes(data[:len(data)//2])
+    with pytest.raises(UnreadableImageError) as e: read_image(tmp_path/f'cut.{fmt}')
+    assert str(e.value).startswith(str(tmp_path/f'cut.{fmt}')) and ('corrupt image' in e.value.reason or 'not a readable image' in e.value.reason)
+
+def test_non_images_and_odd_pixels(tmp_path):
+    (tmp_path/'letter.jpg').write_text('Dear Sir or Madam')
+    with pytest.raises(UnreadableImageError, match='letter.jpg: not a readable image: unknown format'): read_image(tmp_path/'letter.jpg')
+    (tmp_path/'album.png').mkdir()
+    with pytest.raises(UnreadableImageError, match='album.png: a folder, not an image file'): read_image(tmp_path/'album.png')
+    Image.fromarray(np.full((4, 4), 1000.0, np.float32)).save(tmp_path/'hdr.tif')
+    with pytest.raises(UnreadableImageError, match='hdr.tif: unsupported pixels: float pixels from 1000 to 1000'): read_image(tmp_path/'hdr.tif')
+    assert read_image(np.full((2, 2), 0.5, np.float32))[0, 0].tolist() == [128, 128, 128]
+    with pytest.raises(UnreadableImageError, match='unsupported pixels'): read_image(np.full((2, 2), -1, np.int16))
 
 # --- synthetic faces -------------------------------------------------------------------------------------------
 def test_synthetic_is_deterministic_and_balanced(faces):
