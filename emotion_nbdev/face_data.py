@@ -18,9 +18,9 @@ from .core import EMOTIONS, SEED, SkipReport, UnknownEmotionError, cache_dir, no
 # %% auto #0
 __all__ = ['N_LANDMARKS', 'LANDMARK_COLUMNS', 'META_COLUMNS', 'CSV_COLUMNS', 'LANDMARK_GROUPS', 'UNLABELLED',
            'SYNTHETIC_FACES_MARKER', 'IMAGE_EXTENSIONS', 'MAX_IMAGE_PIXELS', 'FACE_EXPRESSIONS', 'IDENTITY_RANGES',
-           'SYNTHETIC_FACES_VERSION', 'FER2013_EMOTIONS', 'CK_PLUS_EMOTIONS', 'LandmarkTableError',
-           'validate_landmark_table', 'read_landmark_csv', 'landmark_table', 'landmark_array', 'UnreadableImageError',
-           'read_image', 'detect_faces', 'face_landmarks', 'plot_face_landmarks', 'face_shapes', 'render_face',
+           'SYNTHETIC_FACES_VERSION', 'FER2013_EMOTIONS', 'CK_PLUS_EMOTIONS', 'landmark_table', 'landmark_array',
+           'LandmarkTableError', 'validate_landmark_table', 'read_landmark_csv', 'UnreadableImageError', 'read_image',
+           'detect_faces', 'face_landmarks', 'plot_face_landmarks', 'figure_jpeg', 'face_shapes', 'render_face',
            'SyntheticFaces', 'make_synthetic_faces', 'plot_face_grid', 'write_synthetic_faces', 'synthetic_faces_dir',
            'load_synthetic_faces', 'LandmarkExtraction', 'landmarks_from_images', 'load_fer2013_csv',
            'index_fer2013_folders', 'read_ck_landmarks', 'load_ck_plus', 'normalize_landmarks', 'plot_mean_shapes',
@@ -36,7 +36,28 @@ LANDMARK_GROUPS = {'jaw': range(0, 17), 'right_brow': range(17, 22), 'left_brow'
                    'left_eye': range(42, 48), 'outer_lips': range(48, 60), 'inner_lips': range(60, 68)}
 UNLABELLED = ''  # targetName of a face with no known emotion (target -1)
 
-# %% ../nbs/04_face_data.ipynb #62383b89
+# %% ../nbs/04_face_data.ipynb #4d67ca45
+SYNTHETIC_FACES_MARKER = 'SYNTHETIC.json'  # beside a landmark CSV: the faces are synthetic
+
+def landmark_table(points:np.ndarray,       # (n, 68, 2) landmarks in pixels
+                   emotions:list,            # n emotion labels (any dataset spelling; '' for unknown)
+                   subjects:list,            # n person ids
+                   ids:list|None=None,       # n row ids (default 0..n-1)
+                  )->pd.DataFrame: # the landmark CSV layout, `target` = index into `EMOTIONS` (-1 unknown)
+    "Build a landmark table from an array of 68-point landmarks and their labels."
+    points = np.asarray(points, float).reshape(len(points), N_LANDMARKS, 2)
+    names = [normalize_emotion(e) if str(e).strip() else UNLABELLED for e in emotions]
+    meta = pd.DataFrame({'id': ids if ids is not None else range(len(points)),
+                         'target': [EMOTIONS.index(e) if e in EMOTIONS else -1 for e in names],
+                         'targetName': names, 'subject': [str(s) for s in subjects]})
+    return pd.concat([meta, pd.DataFrame(points.reshape(len(points), -1), columns=LANDMARK_COLUMNS)], axis=1)
+
+def landmark_array(table:pd.DataFrame, # a table in the landmark CSV layout
+                  )->np.ndarray: # (n, 68, 2) float
+    "The landmarks of a table as an array of points."
+    return table[LANDMARK_COLUMNS].to_numpy(float).reshape(-1, N_LANDMARKS, 2)
+
+# %% ../nbs/04_face_data.ipynb #d551b2fb
 class LandmarkTableError(ValueError):
     "A landmark table that does not follow the CSV layout; the message names the column and line."
 
@@ -50,11 +71,8 @@ def _coordinate_renames(columns):
         return {c: LANDMARK_COLUMNS[int(c)] for c in numeric}
     return {}
 
-def validate_landmark_table(df:pd.DataFrame,      # a table in the landmark CSV layout
-                            source:str='table',   # what to call it in error messages (a path names lines)
-                            labelled:bool=True,   # every row must carry a known emotion
-                           )->pd.DataFrame: # the table with columns `CSV_COLUMNS`, canonical `targetName`, str `subject`
-    "Check a landmark table and return it in canonical form; `LandmarkTableError` names the first problem."
+def _check_columns(df:pd.DataFrame, source:str)->pd.DataFrame: # a copy with exactly `CSV_COLUMNS`, rows 0..n-1
+    "The table's columns after the seed's renames; `LandmarkTableError` for missing or extra columns or no rows."
     df = df.rename(columns=_coordinate_renames(df.columns))
     missing = [c for c in CSV_COLUMNS if c not in df.columns]
     extra = [str(c) for c in df.columns if c not in CSV_COLUMNS]
@@ -64,7 +82,11 @@ def validate_landmark_table(df:pd.DataFrame,      # a table in the landmark CSV 
         hint = ' (a saved pandas index: write with index=False or drop it)' if any(c.startswith('Unnamed') for c in extra) else ''
         raise LandmarkTableError(f"{source}: unexpected column(s) {', '.join(extra[:6])}{hint}")
     if df.empty: raise LandmarkTableError(f'{source}: no rows')
-    out = df[CSV_COLUMNS].reset_index(drop=True).copy()
+    return df[CSV_COLUMNS].reset_index(drop=True).copy()
+
+# %% ../nbs/04_face_data.ipynb #2d27556b
+def _check_values(out:pd.DataFrame, source:str)->pd.DataFrame: # float coordinates, int target, str subject
+    "Finite coordinates, non-empty ids and subjects, unique ids, integer targets; the first problem raises."
     coords = out[LANDMARK_COLUMNS].apply(pd.to_numeric, errors='coerce')
     bad = coords.isna() | ~np.isfinite(coords.fillna(0))
     if bad.to_numpy().any():
@@ -85,6 +107,11 @@ def validate_landmark_table(df:pd.DataFrame,      # a table in the landmark CSV 
         i = int(np.flatnonzero(target.isna() | (target % 1 != 0))[0])
         raise LandmarkTableError(f"{_where(source, i)}: column target {out['target'].iloc[i]!r} is not an integer")
     out['target'] = target.astype(int)
+    return out
+
+# %% ../nbs/04_face_data.ipynb #d51c273c
+def _check_labels(out:pd.DataFrame, source:str, labelled:bool)->pd.DataFrame: # `targetName` in `EMOTIONS` spelling
+    "Emotion words mapped to `EMOTIONS`, and `target` codes that stand for one emotion each."
     names = []
     for i, (t, name) in enumerate(zip(out['target'], out['targetName'])):
         if (pd.isna(name) or str(name).strip() == '') and t == -1 and not labelled: names.append(UNLABELLED); continue
@@ -103,6 +130,14 @@ def validate_landmark_table(df:pd.DataFrame,      # a table in the landmark CSV 
                                      f"({', '.join(map(str, sorted(out.loc[out[a] == v, b].unique())))})")
     return out
 
+# %% ../nbs/04_face_data.ipynb #8b4e6254
+def validate_landmark_table(df:pd.DataFrame,      # a table in the landmark CSV layout
+                            source:str='table',   # what to call it in error messages (a path names lines)
+                            labelled:bool=True,   # every row must carry a known emotion
+                           )->pd.DataFrame: # the table with columns `CSV_COLUMNS`, canonical `targetName`, str `subject`
+    "Check a landmark table and return it in canonical form; `LandmarkTableError` names the first problem."
+    return _check_labels(_check_values(_check_columns(df, source), source), source, labelled)
+
 def read_landmark_csv(path:str|Path,        # a CSV in the landmark layout
                       labelled:bool=True,   # every row must carry a known emotion
                      )->pd.DataFrame: # validated table; `attrs['synthetic']` says whether it is synthetic
@@ -116,27 +151,6 @@ def read_landmark_csv(path:str|Path,        # a CSV in the landmark layout
     marker = path.parent/SYNTHETIC_FACES_MARKER
     out.attrs['synthetic'] = bool(marker.exists() and json.loads(marker.read_text()).get('synthetic'))
     return out
-
-# %% ../nbs/04_face_data.ipynb #66b2970b
-SYNTHETIC_FACES_MARKER = 'SYNTHETIC.json'  # beside a landmark CSV: the faces are synthetic
-
-def landmark_table(points:np.ndarray,       # (n, 68, 2) landmarks in pixels
-                   emotions:list,            # n emotion labels (any dataset spelling; '' for unknown)
-                   subjects:list,            # n person ids
-                   ids:list|None=None,       # n row ids (default 0..n-1)
-                  )->pd.DataFrame: # the landmark CSV layout, `target` = index into `EMOTIONS` (-1 unknown)
-    "Build a landmark table from an array of 68-point landmarks and their labels."
-    points = np.asarray(points, float).reshape(len(points), N_LANDMARKS, 2)
-    names = [normalize_emotion(e) if str(e).strip() else UNLABELLED for e in emotions]
-    meta = pd.DataFrame({'id': ids if ids is not None else range(len(points)),
-                         'target': [EMOTIONS.index(e) if e in EMOTIONS else -1 for e in names],
-                         'targetName': names, 'subject': [str(s) for s in subjects]})
-    return pd.concat([meta, pd.DataFrame(points.reshape(len(points), -1), columns=LANDMARK_COLUMNS)], axis=1)
-
-def landmark_array(table:pd.DataFrame, # a table in the landmark CSV layout
-                  )->np.ndarray: # (n, 68, 2) float
-    "The landmarks of a table as an array of points."
-    return table[LANDMARK_COLUMNS].to_numpy(float).reshape(-1, N_LANDMARKS, 2)
 
 # %% ../nbs/04_face_data.ipynb #3df75cca
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff')
@@ -172,7 +186,7 @@ def _to_rgb8(a:np.ndarray,              # (h, w) grey, (h, w, 2) grey+alpha, (h,
     if a.shape[2] == 1: a = np.repeat(a, 3, axis=2)
     return np.ascontiguousarray(a)
 
-# %% ../nbs/04_face_data.ipynb #0b6aa4b6
+# %% ../nbs/04_face_data.ipynb #76b4c0a5
 def _pil_pixels(im)->tuple[np.ndarray, bool]: # pixels `_to_rgb8` takes, and whether integer samples are 16-bit
     "The pixels of an opened PIL image; palette, bilevel, CMYK, YCbCr, Lab and HSV images converted."
     if im.mode.startswith('I'): return np.asarray(im).astype(np.int64), True  # I;16, I;16B, I: 16-bit samples
@@ -181,6 +195,7 @@ def _pil_pixels(im)->tuple[np.ndarray, bool]: # pixels `_to_rgb8` takes, and whe
     if im.mode in ('PA', 'La', 'RGBa'): return np.asarray(im.convert('RGBA')), False
     return np.asarray(im.convert('RGB')), False  # CMYK (Pillow undoes Adobe's inverted CMYK), YCbCr, LAB, HSV
 
+# %% ../nbs/04_face_data.ipynb #91a31c5e
 def read_image(image:str|Path|np.ndarray, # a file path, or an (h, w), (h, w, 3) or (h, w, 4) array
                max_pixels:int=MAX_IMAGE_PIXELS, # refuse larger images (checked from the header)
               )->np.ndarray: # (h, w, 3) uint8 RGB, upright as its EXIF orientation says
@@ -217,7 +232,7 @@ def read_image(image:str|Path|np.ndarray, # a file path, or an (h, w), (h, w, 3)
     try: return _to_rgb8(a, sixteen)
     except ValueError as e: raise UnreadableImageError(path, f'unsupported pixels: {e}') from None
 
-# %% ../nbs/04_face_data.ipynb #4e8fa232
+# %% ../nbs/04_face_data.ipynb #a2a428f1
 @lru_cache(maxsize=None)
 def _dlib_detector():
     import dlib
@@ -251,6 +266,7 @@ def detect_faces(image:np.ndarray,        # (h, w, 3) uint8 RGB (see `read_image
     else: raise ValueError(f"unknown detector {detector!r}; use 'dlib' or 'haar'")
     return sorted(boxes, key=lambda b: -(b[2] - b[0])*(b[3] - b[1]))
 
+# %% ../nbs/04_face_data.ipynb #cef006a7
 def face_landmarks(image:str|Path|np.ndarray, # an image file or array (anything `read_image` takes)
                    boxes:list|None=None,      # face boxes (left, top, right, bottom[, score]); None = detect
                    **detect_kwargs,           # passed to `detect_faces`
@@ -293,6 +309,18 @@ def plot_face_landmarks(image:np.ndarray|None, # RGB image (None: landmarks only
         ax.add_patch(plt.Rectangle((l, t), r - l, b - t, fill=False, color='yellow', lw=1))
     ax.set(title=title, xlabel='x (pixels)', ylabel='y (pixels)')
     return ax
+
+def figure_jpeg(fig,            # a matplotlib figure; closed once drawn
+                dpi:int=100,    # resolution of the image
+                quality:int=80, # JPEG quality (1-95)
+               ):
+    "A figure as a JPEG image for notebooks and docs, where photos would make a heavy PNG."
+    import io, matplotlib.pyplot as plt
+    from IPython.display import Image as DisplayImage
+    buf = io.BytesIO()
+    fig.savefig(buf, format='jpeg', dpi=dpi, bbox_inches='tight', pil_kwargs={'quality': quality})
+    plt.close(fig)
+    return DisplayImage(data=buf.getvalue(), format='jpeg')
 
 # %% ../nbs/04_face_data.ipynb #81b6b3e6
 FACE_EXPRESSIONS = pd.DataFrame.from_dict({
@@ -347,7 +375,7 @@ def face_shapes(expression:dict, # column of `FACE_EXPRESSIONS` -> (n,) values
     P[:, [60, 64], 1] = mid(np.array([[-0.85, 0.85]]))  # inner lip corners sit on the mid-line
     return P
 
-# %% ../nbs/04_face_data.ipynb #e704d1f7
+# %% ../nbs/04_face_data.ipynb #92020511
 def render_face(points:np.ndarray, # (68, 2) landmarks in pixels
                 size:int,          # the image is size x size
                 skin:tuple,        # RGB skin tone
@@ -384,6 +412,7 @@ def render_face(points:np.ndarray, # (68, 2) landmarks in pixels
     line(jaw, shade, w)
     return img
 
+# %% ../nbs/04_face_data.ipynb #a7358a61
 @dataclass
 class SyntheticFaces:
     "Synthetic face images, their landmark table (CSV layout) and the parameters that drew them."
@@ -394,6 +423,19 @@ class SyntheticFaces:
     def __repr__(self): return (f'SyntheticFaces: {len(self)} synthetic faces {self.images.shape[1]}x{self.images.shape[2]}, '
                                 f"{self.table['subject'].nunique()} subjects, {self.table['targetName'].nunique()} emotions")
 
+def _place_faces(shapes:np.ndarray,      # (n, 68, 2) landmarks in face units (eye centres one unit apart)
+                 size:int,               # image side in pixels
+                 rng:np.random.Generator, # drawn from in a fixed order: scale, angle, position
+                )->tuple: # points (n, 68, 2) in pixels, scale (pixels per face unit), angle (degrees), centre (n, 2)
+    "A random pose for each face: size, a tilt of at most 12 degrees, and a position near the image centre."
+    n = len(shapes)
+    scale, angle = size*rng.uniform(0.21, 0.27, n), np.clip(rng.normal(0, 5, n), -12, 12)
+    c, s = np.cos(np.deg2rad(angle)), np.sin(np.deg2rad(angle))
+    centre = size*np.stack([rng.uniform(0.45, 0.55, n), rng.uniform(0.35, 0.45, n)], -1)
+    rotated = np.stack([c[:, None]*shapes[..., 0] - s[:, None]*shapes[..., 1], s[:, None]*shapes[..., 0] + c[:, None]*shapes[..., 1]], -1)
+    return rotated*scale[:, None, None] + centre[:, None], scale, angle, centre
+
+# %% ../nbs/04_face_data.ipynb #3c1d9411
 def make_synthetic_faces(n:int=700,          # number of faces (emotions balanced: face i shows EMOTIONS[i % 7])
                          n_subjects:int=20,  # synthetic people; each shows every emotion
                          size:int=128,       # image side in pixels (128 and larger)
@@ -413,11 +455,7 @@ def make_synthetic_faces(n:int=700,          # number of faces (emotions balance
     values[:, 5:] = np.clip(values[:, 5:], 0, None)  # a mouth cannot open less than shut
     expression = dict(zip(FACE_EXPRESSIONS.columns, values.T))
     shapes = face_shapes(expression, {k: v[subject] for k, v in traits.items()}) + rng.normal(0, 0.008, (n, N_LANDMARKS, 2))
-    scale, angle = size*rng.uniform(0.21, 0.27, n), np.clip(rng.normal(0, 5, n), -12, 12)
-    c, s = np.cos(np.deg2rad(angle)), np.sin(np.deg2rad(angle))
-    centre = size*np.stack([rng.uniform(0.45, 0.55, n), rng.uniform(0.35, 0.45, n)], -1)
-    rotated = np.stack([c[:, None]*shapes[..., 0] - s[:, None]*shapes[..., 1], s[:, None]*shapes[..., 0] + c[:, None]*shapes[..., 1]], -1)
-    points = rotated*scale[:, None, None] + centre[:, None]
+    points, scale, angle, centre = _place_faces(shapes, size, rng)
     tone = rng.uniform(0, 1, n_subjects)[subject]
     skin = np.stack([235 - 110*tone, 200 - 120*tone, 175 - 120*tone], -1)
     hair = (rng.uniform(0.1, 1.0, n_subjects)[:, None]*np.array([[90, 60, 35]]))[subject]  # black .. brown
@@ -453,7 +491,7 @@ def plot_face_grid(images:np.ndarray,  # (n, h, w, 3) images
     fig.suptitle(title); fig.tight_layout()
     return fig
 
-# %% ../nbs/04_face_data.ipynb #11784bde
+# %% ../nbs/04_face_data.ipynb #bbe78580
 SYNTHETIC_FACES_VERSION = 1  # bump when the drawing changes, so cached sets are regenerated
 
 def write_synthetic_faces(out:str|Path,    # folder to write (created; must be empty or absent)
@@ -477,6 +515,7 @@ def write_synthetic_faces(out:str|Path,    # folder to write (created; must be e
     (out/SYNTHETIC_FACES_MARKER).write_text(json.dumps(meta, indent=1))
     return out
 
+# %% ../nbs/04_face_data.ipynb #6e0a1d24
 def synthetic_faces_dir(n:int=700, n_subjects:int=20, size:int=128, seed:int=SEED, # as in `write_synthetic_faces`
                         cache:str|Path|None=None, # cache folder (default `cache_dir()`)
                        )->Path: # folder with <emotion>/<id>.png, landmarks.csv, SYNTHETIC.json
@@ -497,8 +536,12 @@ def load_synthetic_faces(**kwargs, # passed to `synthetic_faces_dir`
     "The landmark table of a cached synthetic face set."
     return read_landmark_csv(synthetic_faces_dir(**kwargs)/'landmarks.csv')
 
-# %% ../nbs/04_face_data.ipynb #0a470070
+# %% ../nbs/04_face_data.ipynb #704b5e82
 _SYSTEM_NAMES = {'.ds_store', 'thumbs.db', 'desktop.ini'}
+
+def _hidden_or_system(path:Path, root:Path)->bool:
+    "Files a folder walk skips: names starting with '.', anything under `__MACOSX`, OS metadata files."
+    return any(s.startswith('.') or s == '__MACOSX' for s in path.relative_to(root).parts) or path.name.lower() in _SYSTEM_NAMES
 
 def _image_files(inputs, skipped):
     for item in inputs:
@@ -506,8 +549,7 @@ def _image_files(inputs, skipped):
         if item.is_dir():
             for p in sorted(item.rglob('*')):
                 if not p.is_file(): continue
-                rel = p.relative_to(item)
-                if any(s.startswith('.') or s == '__MACOSX' for s in rel.parts) or p.name.lower() in _SYSTEM_NAMES: skipped.add(p, 'hidden or system file')
+                if _hidden_or_system(p, item): skipped.add(p, 'hidden or system file')
                 elif p.suffix.lower() not in IMAGE_EXTENSIONS: skipped.add(p, f'not an image file: {p.suffix or "no extension"}')
                 elif p.name != SYNTHETIC_FACES_MARKER: yield p
         else: yield item
@@ -517,6 +559,7 @@ def _emotion_of_folder(path):
     except UnknownEmotionError: return UNLABELLED
     return e if e in EMOTIONS else UNLABELLED
 
+# %% ../nbs/04_face_data.ipynb #d2e4c43a
 @dataclass
 class LandmarkExtraction:
     "Landmark rows found in images, and the images that gave none."
@@ -551,9 +594,8 @@ def landmarks_from_images(inputs:list|str|Path,  # image files and/or folders (s
     table.attrs['synthetic'] = False
     return LandmarkExtraction(table, skipped)
 
-# %% ../nbs/04_face_data.ipynb #eddadf05
+# %% ../nbs/04_face_data.ipynb #3c48a00a
 FER2013_EMOTIONS = ('anger', 'disgust', 'fear', 'happiness', 'sadness', 'surprise', 'neutral')  # code -> label
-CK_PLUS_EMOTIONS = ('neutral', 'anger', 'contempt', 'disgust', 'fear', 'happiness', 'sadness', 'surprise')
 
 def load_fer2013_csv(path:str|Path, # fer2013.csv
                     )->tuple[np.ndarray, pd.DataFrame, SkipReport]: # (n, 48, 48) uint8, rows (emotion, usage), skipped
@@ -576,6 +618,7 @@ def load_fer2013_csv(path:str|Path, # fer2013.csv
     labels = pd.DataFrame(rows, columns=['emotion', 'usage'])
     return (np.stack(images) if images else np.zeros((0, 48, 48), np.uint8)), labels, skipped
 
+# %% ../nbs/04_face_data.ipynb #f7a8b0af
 def index_fer2013_folders(root:str|Path, # the folder holding train/ and test/
                          )->tuple[pd.DataFrame, SkipReport]: # (path, split, emotion) rows, skipped files
     "FER2013's folder layout `train|test/<emotion>/*.jpg` as a table of image paths."
@@ -590,6 +633,9 @@ def index_fer2013_folders(root:str|Path, # the folder holding train/ and test/
         rows.append((str(p), rel[0], emo))
     if not rows and not len(skipped): raise FileNotFoundError(f'{root} holds no train/ or test/ images')
     return pd.DataFrame(rows, columns=['path', 'split', 'emotion']), skipped
+
+# %% ../nbs/04_face_data.ipynb #4e78a5f5
+CK_PLUS_EMOTIONS = ('neutral', 'anger', 'contempt', 'disgust', 'fear', 'happiness', 'sadness', 'surprise')
 
 def read_ck_landmarks(path:str|Path, # a CK+ `*_landmarks.txt` file
                      )->np.ndarray: # (68, 2) float
