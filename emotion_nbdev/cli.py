@@ -79,7 +79,7 @@ def cmd_features(args:argparse.Namespace, # parsed `features` options
     if args.jobs < 1: raise CliError('--jobs must be at least 1')
     cache = None if args.no_cache else (args.cache or 'default')
     table = extract_features(manifest, augment=augment, jobs=args.jobs, backend=args.backend,
-                             scheduler=args.scheduler, cache=cache, progress=not args.quiet)
+                             scheduler=args.scheduler, cache=cache, progress=not args.quiet, tonnetz=args.tonnetz)
     out = save_features(table, args.output)
     s = table.stats
     print(f"{s['ok']}/{s['clips']} clips -> {s['rows']} rows x 175 features in {s['seconds']} s "
@@ -414,6 +414,8 @@ def build_parser()->argparse.ArgumentParser:
     ft.add_argument('--scheduler', metavar='ADDR', help='Dask scheduler address, e.g. tcp://host:8786 (default: a LocalCluster of --jobs workers)')
     ft.add_argument('--cache', metavar='DIR', help='feature cache folder; a rerun resumes from it (default: $EMOTION_CACHE_DIR/features or ~/.cache/emotion_nbdev/features)')
     ft.add_argument('--no-cache', action='store_true', help='compute everything, read and write no cache')
+    ft.add_argument('--tonnetz', default='report', choices=['report', 'fast'],
+                    help="tonnetz from the report's constant-Q chroma (its exact numbers) or from the STFT chroma (cheaper) (default: report)")
     ft.add_argument('--strict', action='store_true', help='exit with status 1 when any clip failed (default: report and exit 0)')
     ft.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
     ft.set_defaults(func=cmd_features)

@@ -1,4 +1,4 @@
-"""The seed's 175-dimensional emotion feature vector, computed exactly as the report did but an order of magnitude faster, with augmentation, a resumable cached batch extractor and Dask scale-out.
+"""The report's 175-dimensional emotion feature vector (its tonnetz from a constant-Q chromagram, or a faster one from the STFT chroma), with augmentation, a resumable cached batch extractor and Dask scale-out.
 
 Docs: https://emotion-nbdev.github.io/emotion_nbdev/audio_features.html.md"""
 
@@ -18,15 +18,19 @@ from .core import EMOTIONS, SEED, SkipReport, cache_dir
 from .audio_data import UnreadableAudioError, MANIFEST_COLUMNS
 
 # %% auto #0
-__all__ = ['FEATURE_SR', 'N_FFT', 'HOP', 'FEATURE_VERSION', 'FEATURE_SLICES', 'N_FEATURES', 'FEATURE_NAMES', 'MIN_SAMPLES',
-           'FEATURE_VIEWS', 'AUGMENTATIONS', 'check_signal', 'load_audio', 'report_features', 'reference_features',
+__all__ = ['FEATURE_SR', 'N_FFT', 'HOP', 'TONNETZ_KINDS', 'DEFAULT_TONNETZ', 'FEATURE_VERSIONS', 'FEATURE_VERSION',
+           'FEATURE_SLICES', 'N_FEATURES', 'FEATURE_NAMES', 'MIN_SAMPLES', 'CQT_BINS_PER_OCTAVE', 'CQT_OCTAVES',
+           'FEATURE_VIEWS', 'AUGMENTATIONS', 'check_tonnetz', 'check_signal', 'load_audio', 'reference_features',
            'clip_features', 'relative_difference', 'plot_feature_view', 'plot_emotion_grid', 'augment_rng',
            'augment_signal', 'clip_feature_rows', 'FeatureTable', 'compile_numba_kernels', 'extract_features',
            'save_features', 'load_features', 'plot_features_by_emotion']
 
 # %% ../nbs/02_audio_features.ipynb #4af5b530
 FEATURE_SR, N_FFT, HOP = 22050, 2048, 512
-FEATURE_VERSION = 'seed175-v1'  # layout and definitions below; bump when either changes
+TONNETZ_KINDS = ('report', 'fast')  # tonnetz from the report's constant-Q chroma, or from the STFT chroma
+DEFAULT_TONNETZ = 'report'
+FEATURE_VERSIONS = {'report': 'seed175-v2-report', 'fast': 'seed175-v2-fast'}  # bump when a definition changes
+FEATURE_VERSION = FEATURE_VERSIONS[DEFAULT_TONNETZ]  # what saved audio models record and are fed with
 FEATURE_SLICES = {'zcr': slice(0, 1), 'chroma': slice(1, 13), 'mfcc': slice(13, 33), 'rms': slice(33, 34),
                   'mel': slice(34, 162), 'contrast': slice(162, 169), 'tonnetz': slice(169, 175)}
 N_FEATURES = 175
@@ -34,8 +38,13 @@ N_FEATURES = 175
 def _names(kind, n): return [kind] if n == 1 else [f'{kind}_{i:0{len(str(n))}d}' for i in range(1, n+1)]
 FEATURE_NAMES = [n for k, s in FEATURE_SLICES.items() for n in _names(k, s.stop - s.start)]
 
+def check_tonnetz(tonnetz:str)->str:
+    "`tonnetz` itself when it is one of `TONNETZ_KINDS`, else a `ValueError` that lists them."
+    if tonnetz not in TONNETZ_KINDS: raise ValueError(f"unknown tonnetz {tonnetz!r}; use one of {', '.join(TONNETZ_KINDS)}")
+    return tonnetz
+
 # %% ../nbs/02_audio_features.ipynb #49436403
-MIN_SAMPLES = N_FFT  # at least one full analysis window at FEATURE_SR
+MIN_SAMPLES = HOP  # one hop at FEATURE_SR: a shorter clip is a single, mostly padded frame
 
 def check_signal(y:np.ndarray, # mono signal
                  sr:int,       # its sample rate
@@ -57,6 +66,7 @@ def load_audio(path:str|Path, # an audio file (any rate, any channel count, 8/16
     import librosa
     path = Path(path)
     if not path.is_file(): raise UnreadableAudioError(path, 'file does not exist')
+    if path.stat().st_size == 0: raise UnreadableAudioError(path, 'empty file: 0 bytes')
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -67,32 +77,83 @@ def load_audio(path:str|Path, # an audio file (any rate, any channel count, 8/16
     return check_signal(y, sr, path)
 
 # %% ../nbs/02_audio_features.ipynb #b8c7eb8d
-def _per_feature_calls(y, sr, cqt_tonnetz):
-    "One separate librosa call per feature, each recomputing its spectrogram, as in the report."
-    import librosa
-    stft = np.abs(librosa.stft(y))
-    tonnetz = (librosa.feature.tonnetz(y=y, sr=sr) if cqt_tonnetz
-               else librosa.feature.tonnetz(chroma=librosa.feature.chroma_stft(S=np.abs(librosa.stft(y)), sr=sr), sr=sr))
-    return np.concatenate([
-        np.mean(librosa.feature.zero_crossing_rate(y=y).T, axis=0),
-        np.mean(librosa.feature.chroma_stft(S=stft, sr=sr).T, axis=0),
-        np.mean(librosa.feature.mfcc(y=y, sr=sr).T, axis=0),
-        np.mean(librosa.feature.rms(y=y).T, axis=0),
-        np.mean(librosa.feature.melspectrogram(y=y, sr=sr).T, axis=0),
-        np.mean(librosa.feature.spectral_contrast(S=stft, sr=sr).T, axis=0),
-        np.mean(tonnetz.T, axis=0)])
-
-def report_features(y:np.ndarray, # mono float32 signal at `sr`
-                    sr:int=FEATURE_SR, # sample rate
-                   )->np.ndarray: # (175,) as the seed report computed it (CQT tonnetz)
-    "The seed report's 175-vector: a separate librosa call per feature, tonnetz from a CQT chromagram."
-    return _per_feature_calls(y, sr, cqt_tonnetz=True)
-
 def reference_features(y:np.ndarray, # mono float32 signal at `sr`
                        sr:int=FEATURE_SR, # sample rate
-                      )->np.ndarray: # (175,) in the book's definition (tonnetz from STFT chroma)
-    "The report's separate librosa calls, with tonnetz defined on the STFT chroma: the yardstick for `clip_features`."
-    return _per_feature_calls(y, sr, cqt_tonnetz=False)
+                       tonnetz:str=DEFAULT_TONNETZ, # 'report': CQT tonnetz as in the report; 'fast': STFT tonnetz
+                      )->np.ndarray: # (175,), layout in `FEATURE_SLICES`
+    "The report's 175-vector, one separate librosa call per feature; the yardstick for `clip_features`."
+    import librosa
+    check_tonnetz(tonnetz)
+    with warnings.catch_warnings():  # what librosa does next is what the report's run did: zero-pad, tuning 0
+        warnings.filterwarnings('ignore', message=r'n_fft=\d+ is too large for input signal', category=UserWarning)
+        warnings.filterwarnings('ignore', message='Trying to estimate tuning from empty frequency set', category=UserWarning)
+        stft = np.abs(librosa.stft(y))
+        ton = (librosa.feature.tonnetz(y=y, sr=sr) if tonnetz == 'report'
+               else librosa.feature.tonnetz(chroma=librosa.feature.chroma_stft(S=stft, sr=sr), sr=sr))
+        return np.concatenate([
+            np.mean(librosa.feature.zero_crossing_rate(y=y).T, axis=0),
+            np.mean(librosa.feature.chroma_stft(S=stft, sr=sr).T, axis=0),
+            np.mean(librosa.feature.mfcc(y=y, sr=sr).T, axis=0),
+            np.mean(librosa.feature.rms(y=y).T, axis=0),
+            np.mean(librosa.feature.melspectrogram(y=y, sr=sr).T, axis=0),
+            np.mean(librosa.feature.spectral_contrast(S=stft, sr=sr).T, axis=0),
+            np.mean(ton.T, axis=0)])
+
+# %% ../nbs/02_audio_features.ipynb #182e22cf
+def _centred_stft(y, n_fft, hop, **kw):
+    "STFT with frames centred on each hop and zeros outside the signal (librosa's `center=True`), padded here."
+    import librosa
+    return librosa.stft(np.pad(y, n_fft // 2), n_fft=n_fft, hop_length=hop, center=False, **kw)
+
+def _tuning(S, sr, bins_per_octave):
+    "librosa's tuning estimate from the |STFT| `S`; when no bin is pitched (silence, a few ms) librosa's fallback, 0."
+    import librosa
+    with warnings.catch_warnings():  # the fallback is the intended value; its warning would only repeat it
+        warnings.filterwarnings('ignore', message='Trying to estimate tuning from empty frequency set', category=UserWarning)
+        return float(librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=bins_per_octave))
+
+
+# %% ../nbs/02_audio_features.ipynb #238f5741
+CQT_BINS_PER_OCTAVE, CQT_OCTAVES = 36, 7  # librosa.feature.chroma_cqt's defaults, used by tonnetz(y=...)
+
+@lru_cache(maxsize=256)
+def _cqt_filters(sr, tuning):
+    "Sparse FFT filters of each CQT octave (top first) and the length normalisation of every bin, as librosa's `cqt`."
+    import librosa
+    bpo, n = CQT_BINS_PER_OCTAVE, CQT_BINS_PER_OCTAVE * CQT_OCTAVES
+    freqs = librosa.interval_frequencies(n, fmin=librosa.note_to_hz('C1') * 2.0**(tuning / bpo), intervals='equal', bins_per_octave=bpo)
+    logf = np.log2(freqs)  # relative bandwidth of each bin from the local octave resolution, as librosa computes it
+    res = np.r_[1 / (logf[1] - logf[0]), 2 / (logf[2:] - logf[:-2]), 1 / (logf[-1] - logf[-2])]
+    alpha = (2.0**(2 / res) - 1) / (2.0**(2 / res) + 1)
+    lengths, _ = librosa.filters.wavelet_lengths(freqs=freqs, sr=sr, window='hann', filter_scale=1, gamma=0, alpha=alpha)
+    octaves, rate = [], float(sr)
+    for i in range(CQT_OCTAVES):
+        sl = slice(n - bpo * (i + 1), n - bpo * i)
+        basis, lens = librosa.filters.wavelet(freqs=freqs[sl], sr=rate, window='hann', filter_scale=1, norm=1,
+                                              pad_fft=True, gamma=0, alpha=alpha[sl])
+        n_fft = basis.shape[1]
+        basis *= lens[:, None] / n_fft  # in place, in complex64, as librosa does
+        fft = librosa.get_fftlib().fft(basis, n=n_fft, axis=1)[:, :n_fft // 2 + 1]
+        sparse = librosa.util.sparsify_rows(fft, quantile=0.01, dtype=np.complex64)
+        sparse[:] *= np.sqrt(sr / rate)  # compensates the downsampling of lower octaves
+        octaves.append((sparse, n_fft)); rate /= 2
+    return octaves, np.sqrt(lengths)[:, None]
+
+
+# %% ../nbs/02_audio_features.ipynb #0febb0f1
+def _report_tonnetz(y, sr, S):
+    "Frames of `librosa.feature.tonnetz(y=y, sr=sr)`, with cached CQT filters and the tuning taken from `S`."
+    import librosa
+    octaves, norm = _cqt_filters(sr, _tuning(S, sr, CQT_BINS_PER_OCTAVE))
+    resp, sig, hop = [], y, HOP
+    for i, (filters, n_fft) in enumerate(octaves):
+        resp.append(filters.dot(_centred_stft(sig, n_fft, hop, window='ones', dtype=np.complex64)))
+        if i < CQT_OCTAVES - 1: sig, hop = librosa.resample(sig, orig_sr=2, target_sr=1, res_type='soxr_hq', scale=True), hop // 2
+    frames = min(r.shape[1] for r in resp)
+    V = np.asfortranarray(np.vstack([r[:, :frames] for r in resp[::-1]]))  # librosa's layout: same sums, same bits
+    V /= norm  # in complex64 before the magnitude, as librosa does
+    return librosa.feature.tonnetz(chroma=librosa.feature.chroma_cqt(C=np.abs(V), sr=sr, bins_per_octave=CQT_BINS_PER_OCTAVE), sr=sr)
+
 
 # %% ../nbs/02_audio_features.ipynb #19ca19ae
 @lru_cache(maxsize=8)
@@ -107,22 +168,25 @@ def _chroma_basis(sr, n_fft, tuning):
 
 def clip_features(y:np.ndarray, # mono float32 signal at `sr`
                   sr:int=FEATURE_SR, # sample rate
+                  tonnetz:str=DEFAULT_TONNETZ, # 'report': CQT tonnetz as in the report; 'fast': from the STFT chroma
                  )->np.ndarray: # shape (175,), layout in `FEATURE_SLICES`
     "The 175-dim emotion feature vector of one clip, sharing one STFT across all spectral features."
     import librosa, scipy.fft
+    check_tonnetz(tonnetz)
     y = check_signal(y, sr)
-    S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
-    tuning = float(librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=12))
+    S = np.abs(_centred_stft(y, N_FFT, HOP))
+    tuning = _tuning(S, sr, 12)
     chroma = librosa.util.normalize(np.einsum('cf,ft->ct', _chroma_basis(sr, N_FFT, tuning), S, optimize=True), norm=np.inf, axis=-2)
     mel = np.einsum('ft,mf->mt', S**2, _mel_basis(sr, N_FFT), optimize=True)
     mfcc = scipy.fft.dct(librosa.power_to_db(mel), axis=-2, type=2, norm='ortho')[:20]
+    ton = _report_tonnetz(y, sr, S) if tonnetz == 'report' else librosa.feature.tonnetz(chroma=chroma, sr=sr)
     v = np.concatenate([
         librosa.feature.zero_crossing_rate(y=y, frame_length=N_FFT, hop_length=HOP).mean(axis=1),
         chroma.mean(axis=1), mfcc.mean(axis=1),
         librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP).mean(axis=1),
         mel.mean(axis=1),
         librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=N_FFT, hop_length=HOP).mean(axis=1),
-        librosa.feature.tonnetz(chroma=chroma, sr=sr).mean(axis=1)]).astype(np.float64)
+        ton.mean(axis=1)]).astype(np.float64)
     if not np.isfinite(v).all(): raise UnreadableAudioError('signal', 'features are not finite')
     return v
 
@@ -152,15 +216,16 @@ def plot_feature_view(y:np.ndarray,     # mono signal at `sr`
         z = librosa.feature.zero_crossing_rate(y=y, frame_length=N_FFT, hop_length=HOP)[0]
         ax.plot(librosa.times_like(z, sr=sr, hop_length=HOP), z); ax.set(ylabel='ZCR', ylim=(0, max(0.3, z.max()*1.1)))
     else:
-        S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP))
+        S = np.abs(_centred_stft(y, N_FFT, HOP))
         if view == 'stft': D, kw = librosa.amplitude_to_db(S, ref=np.max), dict(y_axis='log')
         elif view == 'mel': D, kw = librosa.power_to_db(np.einsum('ft,mf->mt', S**2, _mel_basis(sr, N_FFT)), ref=np.max), dict(y_axis='mel')
-        else: D, kw = librosa.feature.mfcc(y=y, sr=sr), dict()
-        librosa.display.specshow(D, sr=sr, hop_length=HOP, x_axis='time', ax=ax, **kw)
+        else: D, kw = librosa.feature.mfcc(S=librosa.power_to_db(np.einsum('ft,mf->mt', S**2, _mel_basis(sr, N_FFT)))), dict()
+        librosa.display.specshow(D, sr=sr, hop_length=HOP, x_axis='time', ax=ax, rasterized=True, **kw)
         if view == 'mfcc': ax.set(ylabel='MFCC')
     ax.set(xlabel='time (s)', title=title or view)
     return ax
 
+# %% ../nbs/02_audio_features.ipynb #f1834331
 def plot_emotion_grid(manifest:pd.DataFrame, # a manifest with one clip per emotion to show
                       view:str='mel',          # one of `FEATURE_VIEWS`
                       speaker:str|None=None,   # speaker to show (default: the first)
@@ -172,9 +237,10 @@ def plot_emotion_grid(manifest:pd.DataFrame, # a manifest with one clip per emot
     m = manifest[manifest['speaker'] == speaker]
     sentence = sentence or m['sentence'].iloc[0]
     m = m[m['sentence'] == sentence].drop_duplicates('emotion').sort_values('emotion')
-    fig, axes = plt.subplots(2, 4, figsize=(14, 5), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(2, 4, figsize=(10, 3.8), dpi=72, sharex=True, constrained_layout=True)
     for ax, (_, r) in zip(axes.flat, m.iterrows()): plot_feature_view(load_audio(r['path']), FEATURE_SR, view, ax, r['emotion'])
     for ax in axes.flat[len(m):]: ax.axis('off')
+    for ax in axes.flat[:4]: ax.set(xlabel='')
     tag = 'synthetic data' if manifest['synthetic'].all() else 'real data'
     fig.suptitle(f'{view} by emotion: speaker {speaker}, "{sentence}" ({tag})')
     return fig
@@ -209,14 +275,14 @@ def augment_signal(y:np.ndarray,  # mono float32 signal at `sr`
     return np.asarray(out, dtype=np.float32), s
 
 # %% ../nbs/02_audio_features.ipynb #bd37b283
-def _param_key(kind, seed):
-    p = dict(version=FEATURE_VERSION, sr=FEATURE_SR, n_fft=N_FFT, hop=HOP, augment=kind,
+def _param_key(kind, seed, tonnetz):
+    p = dict(version=FEATURE_VERSIONS[tonnetz], tonnetz=tonnetz, sr=FEATURE_SR, n_fft=N_FFT, hop=HOP, augment=kind,
              spec=AUGMENTATIONS.get(kind), seed=seed if kind != 'none' else None)
     return hashlib.sha256(json.dumps(p, sort_keys=True).encode()).hexdigest()[:16]
 
-def _cache_file(cache, content, clip_id, kind, seed):
+def _cache_file(cache, content, clip_id, kind, seed, tonnetz):
     # the clip id seeds the augmentation, so it is part of the key for augmented rows only
-    key = hashlib.sha256(f"{content}|{_param_key(kind, seed)}|{clip_id if kind != 'none' else ''}".encode()).hexdigest()
+    key = hashlib.sha256(f"{content}|{_param_key(kind, seed, tonnetz)}|{clip_id if kind != 'none' else ''}".encode()).hexdigest()
     return Path(cache)/key[:2]/f'{key}.npy'
 
 def _save_atomic(f, v):
@@ -225,24 +291,27 @@ def _save_atomic(f, v):
     np.save(tmp, v)
     os.replace(tmp, f)  # atomic: a killed run leaves either no file or a complete one
 
+# %% ../nbs/02_audio_features.ipynb #031d0381
 def clip_feature_rows(path:str,     # audio file
                       clip_id:str,  # its manifest id (seeds the augmentation)
                       kinds:tuple=('none',), # 'none' and/or keys of `AUGMENTATIONS`
                       cache:str|None=None,  # cache folder (None: no cache)
                       seed:int=SEED,         # augmentation seed
+                      tonnetz:str=DEFAULT_TONNETZ, # tonnetz kind, see `TONNETZ_KINDS`
                      )->dict: # {'vectors': {kind: (175,)}, 'hits': int} or {'error': reason}
     "Feature vectors of one clip and its augmentations, from the cache when present; errors are returned, not raised."
     try:
         out, hits, y = {}, 0, None
         content = hashlib.sha256(Path(path).read_bytes()).hexdigest() if cache else None
         for kind in kinds:
-            f = _cache_file(cache, content, clip_id, kind, seed) if cache else None
+            f = _cache_file(cache, content, clip_id, kind, seed, tonnetz) if cache else None
             if f is not None and f.exists():
                 try: out[kind] = np.load(f); hits += 1; continue
                 except (OSError, ValueError): pass  # a damaged cache entry is recomputed
             if y is None: y = load_audio(path)
             sig = y if kind == 'none' else augment_signal(y, FEATURE_SR, kind, augment_rng(clip_id, kind, seed))[0]
-            out[kind] = clip_features(sig)
+            try: out[kind] = clip_features(sig, tonnetz=tonnetz)
+            except UnreadableAudioError as e: raise UnreadableAudioError(path, e.reason if kind == 'none' else f'{kind} copy: {e.reason}') from None
             if f is not None: _save_atomic(f, out[kind])
         return {'vectors': out, 'hits': hits}
     except UnreadableAudioError as e: return {'error': e.reason}
@@ -279,8 +348,9 @@ def _run_dask(tasks, jobs, progress, scheduler):
 def compile_numba_kernels()->None:
     "Compile librosa's numba kernels once in this process, so that they are on disk before parallel workers load them."
     y = (0.1*np.sin(2*np.pi*220*np.arange(FEATURE_SR)/FEATURE_SR)).astype(np.float32)
-    clip_features(y); report_features(y, FEATURE_SR)
+    for kind in TONNETZ_KINDS: clip_features(y, tonnetz=kind); reference_features(y, tonnetz=kind)
 
+# %% ../nbs/02_audio_features.ipynb #f1c46f72
 def extract_features(manifest:pd.DataFrame, # from `index_audio`: needs `path`; `clip_id` defaults to the file stem
                      augment:tuple|list=(),  # augmentations to add, e.g. ('noise', 'stretch', 'pitch')
                      jobs:int=1,             # parallel workers
@@ -289,17 +359,19 @@ def extract_features(manifest:pd.DataFrame, # from `index_audio`: needs `path`; 
                      cache:str|Path|None='default', # cache folder; 'default': `cache_dir()/features`; None: no cache
                      seed:int=SEED,           # augmentation seed
                      progress:bool=True,      # tqdm progress bar
+                     tonnetz:str=DEFAULT_TONNETZ, # tonnetz kind, see `TONNETZ_KINDS`
                     )->FeatureTable:
     "Features of every clip of a manifest (and its augmentations), parallel, cached, resumable; failures reported."
     if 'path' not in manifest.columns: raise ValueError("manifest has no 'path' column")
     bad = [a for a in augment if a not in AUGMENTATIONS]
     if bad: raise ValueError(f"unknown augmentation(s) {', '.join(bad)}; use {', '.join(AUGMENTATIONS)}")
     if backend not in ('loky', 'dask'): raise ValueError(f"unknown backend {backend!r}; use 'loky' or 'dask'")
+    check_tonnetz(tonnetz)
     m = manifest.reset_index(drop=True).copy()
     if 'clip_id' not in m.columns: m['clip_id'] = m['path'].map(lambda p: Path(p).stem)
     cache = str(cache_dir()/'features') if cache == 'default' else (str(cache) if cache else None)
     kinds = ('none', *augment)
-    tasks = [(str(p), str(c), kinds, cache, seed) for p, c in zip(m['path'], m['clip_id'])]
+    tasks = [(str(p), str(c), kinds, cache, seed, tonnetz) for p, c in zip(m['path'], m['clip_id'])]
     t0 = time.perf_counter()
     if jobs > 1 or backend == 'dask': compile_numba_kernels()  # workers then read the kernels, none writes them
     runner = _run_dask(tasks, jobs, progress, scheduler) if backend == 'dask' else _run_loky(tasks, jobs, progress)
@@ -307,40 +379,44 @@ def extract_features(manifest:pd.DataFrame, # from `index_audio`: needs `path`; 
     for i, res in enumerate(runner):
         if 'error' in res: skipped.add(tasks[i][0], res['error']); continue
         hits += res['hits']
-        for kind in kinds:
-            rows.append((i, kind)); vecs.append(res['vectors'][kind])
+        for kind in kinds: rows.append((i, kind)); vecs.append(res['vectors'][kind])
     meta = m.iloc[[i for i, _ in rows]].reset_index(drop=True)
-    meta['source'] = meta['clip_id']
-    meta['augment'] = [k for _, k in rows]
+    meta['source'], meta['augment'] = meta['clip_id'], [k for _, k in rows]
     meta['clip_id'] = [c if k == 'none' else f'{c}+{k}' for c, k in zip(meta['source'], meta['augment'])]
     feats = pd.DataFrame(np.vstack(vecs) if vecs else np.empty((0, N_FEATURES)), columns=FEATURE_NAMES)
     frame = pd.concat([meta, feats], axis=1)
+    frame.attrs = {'feature_version': FEATURE_VERSIONS[tonnetz], 'tonnetz': tonnetz}
     stats = dict(clips=len(m), ok=len(m) - len(skipped), rows=len(frame), cache_hits=hits,
-                 seconds=round(time.perf_counter() - t0, 2), backend=backend, jobs=jobs)
+                 seconds=round(time.perf_counter() - t0, 2), backend=backend, jobs=jobs, tonnetz=tonnetz)
     return FeatureTable(frame, skipped, stats)
 
 # %% ../nbs/02_audio_features.ipynb #2546dad8
-def save_features(table:FeatureTable|pd.DataFrame, # features to write
+def save_features(table:FeatureTable|pd.DataFrame, # features to write (a frame must carry `attrs['tonnetz']`)
                   path:str|Path,                   # the .parquet file
                  )->Path:
-    "Write a feature table to Parquet (the layout version goes into the file's metadata)."
+    "Write a feature table to Parquet, with its feature version and tonnetz kind in the file's metadata."
     frame = table.frame if isinstance(table, FeatureTable) else table
+    tonnetz = frame.attrs.get('tonnetz')
+    if tonnetz not in TONNETZ_KINDS: raise ValueError(f"the frame does not say its tonnetz kind (attrs['tonnetz'] is {tonnetz!r}); use a table from extract_features")
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    frame = frame.copy(); frame.attrs = {'feature_version': FEATURE_VERSION}
+    frame = frame.copy(); frame.attrs = {'feature_version': FEATURE_VERSIONS[tonnetz], 'tonnetz': tonnetz}
     frame.to_parquet(path, index=False)
     return path
 
 def load_features(path:str|Path, # a .parquet file written by `save_features`
+                  tonnetz:str=DEFAULT_TONNETZ, # the tonnetz kind the table must hold
                  )->pd.DataFrame:
-    "Read a feature table and check it has the 175 named feature columns."
-    path = Path(path)
+    "Read a feature table; check its 175 named columns, its feature version and its tonnetz kind."
+    path = Path(path); want = FEATURE_VERSIONS[check_tonnetz(tonnetz)]
     if not path.is_file(): raise FileNotFoundError(f'{path}: feature file does not exist')
     try: frame = pd.read_parquet(path)
     except Exception as e: raise ValueError(f'{path}: not a readable Parquet file: {e}') from None
     missing = [n for n in FEATURE_NAMES if n not in frame.columns]
     if missing: raise ValueError(f'{path}: missing {len(missing)} feature column(s), e.g. {missing[:3]}; was it written by emotion-nbdev features?')
     version = frame.attrs.get('feature_version')
-    if version not in (None, FEATURE_VERSION): raise ValueError(f'{path}: feature layout {version}, this package computes {FEATURE_VERSION}')
+    if version != want:
+        raise ValueError(f"{path}: features {version or 'of unknown version'}, expected {want} (tonnetz={tonnetz!r}); "
+                         f"recompute with emotion-nbdev features --tonnetz {tonnetz}, or load with load_features(path, tonnetz=...)")
     return frame
 
 # %% ../nbs/02_audio_features.ipynb #ebb904fa
@@ -349,7 +425,7 @@ def plot_features_by_emotion(frame:pd.DataFrame, # a feature table (e.g. `Featur
                             ):
     "Box plots of a few features per emotion."
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(names), figsize=(4*len(names), 3.4), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(names), figsize=(2.8*len(names), 3), dpi=72, constrained_layout=True)
     order = [e for e in EMOTIONS if e in set(frame['emotion'])]
     for ax, n in zip(np.atleast_1d(axes), names):
         ax.boxplot([frame.loc[frame['emotion'] == e, n] for e in order], tick_labels=order)
