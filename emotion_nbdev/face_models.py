@@ -28,7 +28,7 @@ __all__ = ['LANDMARK_LAYOUT_CHECKS', 'DISTANCE_PAIRS', 'FEATURE_SETS', 'LAZY_CLA
            'FEATURE_LAYOUT_VERSION', 'MODEL_FORMAT', 'TRUSTED_MODEL_TYPES', 'single_threaded', 'landmark_xy',
            'LandmarkNormalizer', 'check_landmark_transformer', 'LandmarkDistances', 'landmark_features',
            'landmark_pipeline', 'report_classifiers', 'lazy_table', 'subject_folds', 'evaluate_random_splits',
-           'evaluate_grouped', 'compare_landmark_models', 'plot_confusion', 'grid_search_landmarks',
+           'evaluate_grouped', 'compare_landmark_models', 'plot_confusion', 'random_pose', 'grid_search_landmarks',
            'train_landmark_model', 'save_landmark_model', 'load_landmark_model', 'predict_face_landmarks']
 
 # %% ../nbs/05_face_landmarks.ipynb #bb235d08
@@ -188,7 +188,7 @@ def lazy_table(X:np.ndarray, y:np.ndarray, groups:np.ndarray, # coordinates (n, 
     t = pd.concat(out, ignore_index=True).rename(columns={'Time Taken': 'seconds'})
     return t[['features', 'Model', 'Accuracy', 'Balanced Accuracy', 'F1 Score', 'seconds', 'table_seconds']]
 
-# %% ../nbs/05_face_landmarks.ipynb #1e411139
+# %% ../nbs/05_face_landmarks.ipynb #a4a11c73
 def subject_folds(groups:np.ndarray, # subject of each row
                   n_splits:int=5,    # folds (at most the number of subjects)
                  )->list: # [(train_idx, test_idx)], no subject on both sides
@@ -197,6 +197,7 @@ def subject_folds(groups:np.ndarray, # subject of each row
     if n < 2: raise ValueError(f'subject-grouped folds need at least 2 subjects; the data has {len(set(groups))}')
     return list(GroupKFold(n_splits=n).split(np.zeros(len(groups)), groups=groups))
 
+# %% ../nbs/05_face_landmarks.ipynb #17a6c9d9
 @single_threaded
 def evaluate_random_splits(model, X:np.ndarray, y:np.ndarray, # a pipeline, coordinates, labels
                            n_repeats:int=10, test_size:float=0.2, # the report's protocol
@@ -212,16 +213,18 @@ def evaluate_random_splits(model, X:np.ndarray, y:np.ndarray, # a pipeline, coor
 @single_threaded
 def evaluate_grouped(model, X:np.ndarray, y:np.ndarray, groups:np.ndarray, # pipeline, coordinates, labels, subjects
                      n_splits:int=5,
+                     test_transform=None, # callable applied to each test fold's X (e.g. `random_pose`)
                     )->dict: # per-fold accuracies, fit seconds, out-of-fold predictions
     "Accuracy with subject-grouped folds, and the out-of-fold prediction of every row."
     acc, secs, pred = [], [], np.empty(len(y), dtype=object)
     for tr, te in subject_folds(groups, n_splits):
         start = time.perf_counter(); m = clone(model).fit(X[tr], y[tr]); secs.append(time.perf_counter() - start)
-        pred[te] = m.predict(X[te]); acc.append(accuracy_score(y[te], pred[te]))
+        pred[te] = m.predict(X[te] if test_transform is None else test_transform(X[te])); acc.append(accuracy_score(y[te], pred[te]))
     return dict(accuracy=np.array(acc), fit_seconds=np.array(secs), predictions=pred.astype(str))
 
 def _pm(a): return f'{np.mean(a):.3f} ± {np.std(a):.3f}'
 
+# %% ../nbs/05_face_landmarks.ipynb #9d762921
 @single_threaded
 def compare_landmark_models(classifiers:dict, X:np.ndarray, y:np.ndarray, groups:np.ndarray, # name -> classifier; data
                             features:tuple=FEATURE_SETS, n_repeats:int=10, n_splits:int=5, seed:int=SEED,
@@ -258,6 +261,22 @@ def plot_confusion(y_true:np.ndarray, y_pred:np.ndarray, # true and predicted la
     ax.figure.colorbar(im, ax=ax, label='share of the true emotion')
     return ax
 
+# %% ../nbs/05_face_landmarks.ipynb #ad67b09a
+def random_pose(X:np.ndarray,           # (n, 136) landmark coordinates in pixels
+                seed:int=SEED,          # same seed, same poses
+                scale:tuple=(0.5, 2.0), # range of the size factor
+                shift:float=100.0,      # largest move along x and along y, in pixels
+                max_degrees:float=20.0, # largest tilt either way
+               )->np.ndarray: # (n, 136): each face scaled and tilted about its centre, then moved
+    "Landmarks of each face as if photographed at another size, tilt and position."
+    rng = np.random.default_rng(seed)
+    P = np.asarray(X, float).reshape(len(X), N_LANDMARKS, 2)
+    s, a = rng.uniform(*scale, len(P)), np.deg2rad(rng.uniform(-max_degrees, max_degrees, len(P)))
+    t = rng.uniform(-shift, shift, (len(P), 2))
+    R = np.stack([np.stack([np.cos(a), -np.sin(a)], -1), np.stack([np.sin(a), np.cos(a)], -1)], -2)  # (n, 2, 2)
+    c = P.mean(1, keepdims=True)
+    return (np.einsum('nij,nkj->nki', R, P - c)*s[:, None, None] + c + t[:, None]).reshape(len(P), -1)
+
 # %% ../nbs/05_face_landmarks.ipynb #0104272d
 LANDMARK_GRID = {'classifier__C': [0.01, 0.1, 1.0, 10.0, 100.0]}
 
@@ -282,9 +301,6 @@ def grid_search_landmarks(X:np.ndarray, y:np.ndarray, groups:np.ndarray, # data
                 seconds=seconds, search=search)
 
 # %% ../nbs/05_face_landmarks.ipynb #3fd1acb1
-FEATURE_LAYOUT_VERSION = 1  # 136 coordinates x0, y0, ..., x67, y67 in pixels; bump if the input changes
-MODEL_FORMAT = 'emotion_nbdev.face_landmark_model'
-
 def _classification_report(y, pred, proba, labels, folds, split):
     P = label_binarize(y, classes=labels)
     return dict(accuracy=float(accuracy_score(y, pred)), macro_f1=float(f1_score(y, pred, average='macro')),
@@ -324,6 +340,8 @@ def train_landmark_model(table:pd.DataFrame,      # a validated, labelled landma
     return model, report
 
 # %% ../nbs/05_face_landmarks.ipynb #7f128010
+FEATURE_LAYOUT_VERSION = 1  # 136 coordinates x0, y0, ..., x67, y67 in pixels; bump if the input changes
+MODEL_FORMAT = 'emotion_nbdev.face_landmark_model'
 # types a landmark model may contain beyond those skops trusts by default
 TRUSTED_MODEL_TYPES = ('emotion_nbdev.face_models.LandmarkNormalizer', 'emotion_nbdev.face_models.LandmarkDistances')
 

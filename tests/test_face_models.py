@@ -10,7 +10,7 @@ from emotion_nbdev.core import EMOTIONS
 from emotion_nbdev.face_data import landmark_array, make_synthetic_faces
 from emotion_nbdev.face_models import (FEATURE_SETS, LandmarkDistances, LandmarkNormalizer, UntrustedModelError, check_landmark_transformer,
     compare_landmark_models, evaluate_grouped, landmark_pipeline, landmark_xy, lazy_table, load_landmark_model, predict_face_landmarks,
-    save_landmark_model, subject_folds, train_landmark_model)
+    random_pose, save_landmark_model, subject_folds, train_landmark_model)
 
 @pytest.fixture(scope='module')
 def data():
@@ -123,3 +123,23 @@ def test_predict_from_landmarks_and_photo(data, trained):
     photo = predict_face_landmarks(model, astronaut())
     assert len(photo) == 1 and 150 < photo[0]['box'][0] < 200 and photo[0]['emotion'] in EMOTIONS
     assert predict_face_landmarks(model, np.full((200, 200, 3), 128, np.uint8)) == []
+
+def test_random_pose_moves_scales_and_tilts_each_face(data):
+    X = data[1][:50]
+    P, Q = X.reshape(-1, 68, 2), random_pose(X).reshape(-1, 68, 2)
+    d = lambda A: np.linalg.norm(A[:, 36:42].mean(1) - A[:, 42:48].mean(1), axis=1)
+    factor = d(Q)/d(P)
+    assert 0.5 <= factor.min() and factor.max() <= 2.0 and factor.std() > 0.1          # each face its own size
+    assert np.allclose(np.linalg.norm(Q[:, 8] - Q[:, 27], axis=1)/np.linalg.norm(P[:, 8] - P[:, 27], axis=1), factor)  # a similarity
+    assert np.array_equal(random_pose(X, seed=3), random_pose(X, seed=3)) and not np.array_equal(random_pose(X, seed=3), random_pose(X))
+
+def test_pose_change_leaves_invariant_features_and_hurts_raw_coordinates(data):
+    "Faces photographed at other sizes, tilts and positions: the reason the default features are normalised."
+    _, X, y, groups = data
+    acc = {}
+    for f in FEATURE_SETS:
+        pipe = landmark_pipeline(LogisticRegression(max_iter=2000, random_state=0), f)
+        acc[f] = (evaluate_grouped(pipe, X, y, groups)['accuracy'].mean(),
+                  evaluate_grouped(pipe, X, y, groups, test_transform=random_pose)['accuracy'].mean())
+    for f in ('normalised', 'distances'): assert acc[f][0] == pytest.approx(acc[f][1], abs=1e-12), acc
+    assert acc['raw'][1] < acc['raw'][0] - 0.1 and acc['raw'][1] < acc['distances'][1] - 0.1, acc
