@@ -7,17 +7,22 @@
    training split as in the report's random splits), next to the report's 0.14 s (RidgeClassifierCV, raw),
    0.034 s (RidgeClassifierCV with distance features) and 0.026 s. Those were measured on another machine:
    compare the ratios between rows, not the seconds.
+3. The cost of reading a photo robustly: `read_image` (EXIF orientation, mode conversion, 16-bit scaling, size
+   check before decoding) next to a bare Pillow decode (`np.asarray(Image.open(p).convert('RGB'))`, the
+   reference) on the same 640x480 photo stored as JPEG, EXIF-rotated JPEG, CMYK JPEG and 16-bit PNG.
 
 Run: .venv/bin/python bench/bench_face.py [--repeats N]
 """
-import argparse, platform, os, time
+import argparse, platform, os, tempfile, time
+from pathlib import Path
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 from skimage.data import astronaut
 from sklearn.model_selection import train_test_split
 from emotion_nbdev.core import SEED
-from emotion_nbdev.face_data import detect_faces, face_landmarks, make_synthetic_faces
+from PIL import Image
+from emotion_nbdev.face_data import detect_faces, face_landmarks, make_synthetic_faces, read_image
 from emotion_nbdev.face_models import landmark_pipeline, landmark_xy, predict_face_landmarks, report_classifiers, train_landmark_model
 
 def timed(f, repeats):
@@ -68,5 +73,23 @@ def main():
     print(fit.round(4).to_string(index=False))
     print('\nreport: RidgeClassifierCV 0.14 s (raw), 0.034 s (with distance features), 0.026 s (we read the third figure as LDA);'
           '\n        its ratio raw/distances (0.24) vs ours above; different machines and data (synthetic here).')
+
+    read_costs(photo, args.repeats)
+
+def read_costs(photo, repeats):
+    "read_image against a bare Pillow decode, per stored form of the same photo."
+    d = Path(tempfile.mkdtemp())
+    exif = Image.Exif(); exif[0x0112] = 6
+    Image.fromarray(photo).save(d/'photo.jpg', quality=90)
+    Image.fromarray(np.rot90(photo)).save(d/'phone.jpg', quality=90, exif=exif)
+    Image.fromarray(photo).convert('CMYK').save(d/'cmyk.jpg', quality=90)
+    Image.fromarray(np.asarray(Image.fromarray(photo).convert('L')).astype(np.uint16)*257).save(d/'grey16.png')
+    bare = lambda p: np.asarray(Image.open(p).convert('RGB'))
+    rows = []
+    for name in ('photo.jpg', 'phone.jpg', 'cmyk.jpg', 'grey16.png'):
+        ours, ref = np.median(timed(lambda: read_image(d/name), repeats)), np.median(timed(lambda: bare(d/name), repeats))
+        rows.append((name, 1000*ours, 1000*ref, ours/ref, len(detect_faces(read_image(d/name))), len(detect_faces(bare(d/name)))))
+    print(f'\nreading a 640x480 photo, median of {repeats}')
+    print(pd.DataFrame(rows, columns=['file', 'read_image ms', 'bare Pillow ms', 'ratio', 'faces (read_image)', 'faces (bare)']).round(2).to_string(index=False))
 
 if __name__ == '__main__': main()
