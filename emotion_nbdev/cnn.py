@@ -1,4 +1,4 @@
-"""The seed report's Keras CNN reproduced as a baseline, a network that generalises better beside it, both trained on the same subject-grouped split and compared honestly; saved with their metadata and used to label faces in photos.
+"""The seed report's Keras CNN reproduced as a baseline and a network built not to memorise beside it, both trained under the same early-stopping rule on the same subject-grouped split and compared on held-out people; saved with their metadata and used to label faces in photos.
 
 Docs: https://emotion-nbdev.github.io/emotion_nbdev/face_cnn.html.md"""
 
@@ -20,10 +20,10 @@ from .face_data import (IMAGE_EXTENSIONS, SYNTHETIC_FACES_MARKER, UnreadableImag
 __all__ = ['CNN_FULL_ENV_VAR', 'INPUT_SIZE', 'FACE_MARGIN', 'SPLIT_FOLDERS', 'FER2013_SPLITS', 'ARCHITECTURES', 'MODEL_FORMAT',
            'PREPROCESSING', 'keras_module', 'full_run', 'preprocess_face', 'crop_face', 'FaceImages',
            'load_face_folders', 'load_fer2013_images', 'synthetic_face_images', 'FaceSplit', 'subject_split',
-           'split_summary', 'seed_cnn', 'layer_table', 'improved_cnn', 'class_weights', 'accuracy_interval', 'CnnRun',
-           'evaluate_cnn', 'train_cnn', 'plot_training_curves', 'compare_runs', 'plot_confusion', 'plot_recall',
-           'CnnModelError', 'metadata_path', 'save_cnn', 'CnnModel', 'load_cnn', 'predict_face_cnn',
-           'plot_face_predictions']
+           'split_summary', 'seed_cnn', 'layer_table', 'improved_cnn', 'class_weights', 'accuracy_interval',
+           'evaluate_cnn', 'training_callbacks', 'CnnRun', 'score_split', 'train_cnn', 'plot_training_curves',
+           'compare_runs', 'plot_confusion', 'plot_recall', 'CnnModelError', 'metadata_path', 'save_cnn', 'CnnModel',
+           'load_cnn', 'predict_face_cnn', 'plot_face_predictions']
 
 # %% ../nbs/06_face_cnn.ipynb #5079ded9
 CNN_FULL_ENV_VAR = 'EMOTION_CNN_FULL'  # set to 1 for the report-sized runs (128x128, more faces, more epochs)
@@ -69,10 +69,6 @@ def crop_face(image:np.ndarray,        # (h, w, 3) RGB image
     return image[y0 + pad:y0 + pad + side, x0 + pad:x0 + pad + side]
 
 # %% ../nbs/06_face_cnn.ipynb #67d649ad
-SPLIT_FOLDERS = {'training_set': 'train', 'train': 'train', 'training': 'train', 'validation_set': 'validation',
-                 'validation': 'validation', 'val': 'validation', 'test_set': 'test', 'test': 'test'}
-_SYSTEM_NAMES = {'.ds_store', 'thumbs.db', 'desktop.ini'}
-
 @dataclass
 class FaceImages:
     "Preprocessed face images with their emotion, person and given split, and the files that were skipped."
@@ -98,8 +94,13 @@ class FaceImages:
                           self.synthetic, self.source, self.crop, self.skipped)
     def __repr__(self):
         size = 'x'.join(map(str, self.x.shape[1:3])) if len(self) else '-'
-        return (f"FaceImages: {len(self)} {self.data_tag} {size} from {self.source}, {len(set(self.subjects) - {''})} subjects, "
-                f"{len(set(self.labels))} emotions; {self.skipped}")
+        return (f"FaceImages: {len(self)} {self.data_tag} {size} from {Path(self.source).name or self.source}, "
+                f"{len(set(self.subjects) - {''})} subjects, {len(set(self.labels))} emotions; {self.skipped}")
+
+# %% ../nbs/06_face_cnn.ipynb #d97e917d
+SPLIT_FOLDERS = {'training_set': 'train', 'train': 'train', 'training': 'train', 'validation_set': 'validation',
+                 'validation': 'validation', 'val': 'validation', 'test_set': 'test', 'test': 'test'}
+_SYSTEM_NAMES = {'.ds_store', 'thumbs.db', 'desktop.ini'}
 
 def _labelled_files(root, skipped):
     "(path, emotion, split) of every image in a folder-per-class tree; everything else goes to `skipped`."
@@ -119,6 +120,7 @@ def _labelled_files(root, skipped):
             if emotion not in EMOTIONS: skipped.add(p, f'unknown emotion folder {rel.parts[0]!r}'); continue
             yield p, emotion, split
 
+# %% ../nbs/06_face_cnn.ipynb #015580c1
 def _face_input(img, crop, detector, margin):
     "The image to preprocess: the crop around the largest detected face, or the whole image."
     if not crop: return img
@@ -285,46 +287,6 @@ def accuracy_interval(correct:int, # correctly classified images
     c, h = (p + z*z/(2*n))/d, z*np.sqrt(p*(1 - p)/n + z*z/(4*n*n))/d
     return (float(max(0.0, c - h)), float(min(1.0, c + h)))
 
-def _deterministic(keras, seed):
-    "Seed Python, NumPy and the backend; deterministic kernels where the backend has a switch for them."
-    keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == 'tensorflow':
-        import tensorflow as tf
-        tf.config.experimental.enable_op_determinism()
-
-def _progress_callback(keras, epochs, desc, progress, time_budget):
-    "A Keras callback: one tqdm step per epoch, seconds per epoch, and the time budget."
-    class EpochProgress(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.seconds, self.stopped_by_budget = [], False
-            self.bar = tqdm(total=epochs, desc=desc, unit='epoch', disable=not progress)
-        def on_epoch_begin(self, epoch, logs=None): self.start = time.perf_counter()
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.start)
-            logs = logs or {}
-            self.bar.set_postfix({k: f'{v:.3f}' for k, v in logs.items() if k in ('loss', 'accuracy', 'val_loss', 'val_accuracy')}, refresh=False)
-            self.bar.update(1)
-            if time_budget is not None and sum(self.seconds) + max(self.seconds) > time_budget:
-                self.model.stop_training, self.stopped_by_budget = True, True
-        def on_train_end(self, logs=None): self.bar.close()
-    return EpochProgress()
-
-# %% ../nbs/06_face_cnn.ipynb #593ef117
-@dataclass
-class CnnRun:
-    "A trained network with its history, timing, split and scores."
-    model: object          # the trained keras.Model
-    arch: str              # 'seed' or 'improved'
-    history: pd.DataFrame  # per epoch: loss, accuracy, val_loss, val_accuracy, lr, seconds
-    seconds: float         # training wall time (all epochs)
-    split: FaceSplit       # the split it was trained and scored on
-    metrics: dict          # scores and counts (see `train_cnn`)
-    settings: dict         # how it was trained
-    def __repr__(self):
-        m = self.metrics
-        return (f"CnnRun {self.arch}: {m['epochs']} epochs in {self.seconds:.1f} s; accuracy train {m['train_accuracy']:.3f}, "
-                f"validation {m['validation_accuracy']:.3f}, test {m['test_accuracy']:.3f} ({m['data']}, {m['split']} split)")
-
 def evaluate_cnn(model,             # a keras.Model (or `CnnModel`) giving class probabilities
                  faces:FaceImages,  # images to score
                  idx:np.ndarray|None=None, # positions to use (default all)
@@ -342,81 +304,144 @@ def evaluate_cnn(model,             # a keras.Model (or `CnnModel`) giving class
                 confusion=cm, recall=pd.Series(np.diag(cm)/cm.sum(axis=1).replace(0, np.nan).to_numpy(), index=EMOTIONS, name='recall'),
                 predicted=np.array(EMOTIONS)[pred])
 
+# %% ../nbs/06_face_cnn.ipynb #593ef117
+def _deterministic(keras, seed):
+    "Seed Python, NumPy and the backend; deterministic kernels where the backend has a switch for them."
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == 'tensorflow':
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
+
+def _epoch_timer(keras, epochs, desc, progress, time_budget):
+    "A Keras callback: one tqdm step and the seconds of every epoch; stops before an epoch would overrun `time_budget`."
+    class EpochTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.seconds, self.stopped_by_budget = [], False
+            self.bar = tqdm(total=epochs, desc=desc, unit='epoch', disable=not progress)
+        def on_epoch_begin(self, epoch, logs=None): self.start = time.perf_counter()
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
+            self.bar.set_postfix({k: f'{v:.3f}' for k, v in (logs or {}).items() if k in ('loss', 'accuracy', 'val_loss', 'val_accuracy')}, refresh=False)
+            self.bar.update(1)
+            if time_budget is not None and sum(self.seconds) + max(self.seconds) > time_budget:
+                self.model.stop_training, self.stopped_by_budget = True, True
+        def on_train_end(self, logs=None): self.bar.close()
+    return EpochTimer()
+
+def training_callbacks(arch:str,                  # 'seed' or 'improved'
+                       epochs:int,                # epoch cap (the length of the progress bar)
+                       patience:int|None,         # epochs without a lower validation loss before stopping; None: no early stopping
+                       time_budget:float|None=None, # stop before an epoch that would end after this many seconds
+                       progress:bool=False,       # a tqdm bar with one step per epoch
+                      )->list: # [epoch timer, early stopping (unless patience is None), learning-rate schedule (improved only)]
+    "The callbacks of a training run: one early-stopping rule for both networks, the schedule of the improved one."
+    keras = keras_module()
+    if patience is not None and patience < 1: raise ValueError(f'patience must be at least 1 epoch (None: no early stopping), not {patience}')
+    callbacks = [_epoch_timer(keras, epochs, f'{arch} CNN', progress, time_budget)]
+    if patience is not None: callbacks.append(keras.callbacks.EarlyStopping(monitor='val_loss', patience=patience, restore_best_weights=True))
+    if arch == 'improved': callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor='val_loss', factor=0.5, patience=3, min_lr=1e-5))
+    return callbacks
+
+# %% ../nbs/06_face_cnn.ipynb #494500b4
+@dataclass
+class CnnRun:
+    "A trained network with its history, timing, split and scores."
+    model: object          # the trained keras.Model (the weights of its best validation epoch under early stopping)
+    arch: str              # 'seed' or 'improved'
+    history: pd.DataFrame  # per epoch: loss, accuracy, val_loss, val_accuracy, lr (improved), seconds
+    seconds: float         # training wall time (all epochs run)
+    split: FaceSplit       # the split it was trained and scored on
+    metrics: dict          # scores, stop and timing (see `train_cnn`)
+    settings: dict         # how it was trained
+    def __repr__(self):
+        m = self.metrics
+        return (f"CnnRun {self.arch}: {m['epochs']} epochs ({m['stopped_by']}, best validation epoch {m['best_epoch']}) in {self.seconds:.1f} s; "
+                f"accuracy train {m['train_accuracy']:.3f}, validation {m['validation_accuracy']:.3f}, test {m['test_accuracy']:.3f} "
+                f"({m['data']}, {m['split']} split)")
+
+def score_split(model,             # a keras.Model giving class probabilities
+                faces:FaceImages,  # the images
+                split:FaceSplit,   # their split
+               )->dict: # per part: accuracy, its 95% interval, images, subjects
+    "Accuracy with its 95% interval, images and subjects on every part of a split."
+    out = {}
+    for name, idx in split.parts().items():
+        s = evaluate_cnn(model, faces, idx)
+        out.update({f'{name}_accuracy': s['accuracy'], f'{name}_accuracy_95ci': s['interval'], f'{name}_images': s['n'],
+                    f'{name}_subjects': len(set(faces.subjects[idx]) - {''})})
+    return out
+
+# %% ../nbs/06_face_cnn.ipynb #2d89ac61
 def train_cnn(faces:FaceImages,           # images with labels (and subjects, unless the dataset gives a split)
               arch:str='improved',         # 'seed' (the report's) or 'improved'
-              epochs:int|None=None,        # most epochs (default: 50, the report's)
+              epochs:int|None=None,        # epoch cap (default: 50, the report's count); early stopping may end sooner
               split:FaceSplit|None=None,   # default: `subject_split(faces, seed=seed)`
               batch_size:int=32,           # the report's 32
               seed:int=SEED,               # weights, shuffling, augmentation and split
-              patience:int=6,              # improved: epochs without a better validation loss before stopping
+              patience:int|None=6,         # both networks: stop after this many epochs without a lower validation loss and keep the best weights; None: run all epochs
               time_budget:float|None=None, # stop before an epoch that would end after this many seconds
               progress:bool=True,          # a tqdm bar with one step per epoch
              )->CnnRun:
-    "Train `seed_cnn` or `improved_cnn` on the training part of a split, watching the validation part."
+    "Train `seed_cnn` or `improved_cnn` on the training part of a split, both under the same early-stopping rule."
     if arch not in ARCHITECTURES: raise ValueError(f"unknown architecture {arch!r}; choose 'seed' or 'improved'")
     keras = keras_module()
     split = split if split is not None else subject_split(faces, seed=seed)
     if not len(split.train) or not len(split.validation): raise ValueError('the split needs training and validation images')
+    epochs = 50 if epochs is None else epochs
+    callbacks = training_callbacks(arch, epochs, patience, time_budget, progress)
+    timer, stopper = callbacks[0], next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
     _deterministic(keras, seed)
     model = ARCHITECTURES[arch](faces.x.shape[1])
-    epochs = 50 if epochs is None else epochs
-    bar = _progress_callback(keras, epochs, f'{arch} CNN', progress, time_budget)
-    callbacks, weights = [bar], None
-    if arch == 'improved':
-        callbacks += [keras.callbacks.ReduceLROnPlateau(monitor='val_loss', factor=0.5, patience=3, min_lr=1e-5),
-                      keras.callbacks.EarlyStopping(monitor='val_loss', patience=patience, restore_best_weights=True)]
-        weights = class_weights(faces.y[split.train])
+    weights = class_weights(faces.y[split.train]) if arch == 'improved' else None
     start = time.perf_counter()
     fit = model.fit(faces.x[split.train], faces.y[split.train], batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0,
                     validation_data=(faces.x[split.validation], faces.y[split.validation]), class_weight=weights, callbacks=callbacks)
     seconds = time.perf_counter() - start
-    history = pd.DataFrame(fit.history).rename_axis('epoch')
+    history = pd.DataFrame(fit.history).rename_axis('epoch').rename(columns={'learning_rate': 'lr'})
     history.index += 1
-    history['seconds'] = bar.seconds
-    if 'learning_rate' in history: history = history.rename(columns={'learning_rate': 'lr'})
-    scores = {name: evaluate_cnn(model, faces, idx) for name, idx in split.parts().items()}
-    best = int(history['val_loss'].idxmin()) if arch == 'improved' else len(history)
+    history['seconds'] = timer.seconds
+    best = stopper.best_epoch + 1 if stopper is not None else len(history)
+    stopped_by = 'early stopping' if stopper is not None and stopper.stopped_epoch else 'time budget' if timer.stopped_by_budget else 'epoch cap'
     metrics = dict(data=faces.data_tag, synthetic=faces.synthetic, split=split.kind, source=faces.source, input_size=int(faces.x.shape[1]),
-                   epochs=len(history), best_epoch=best, stopped_by_time_budget=bar.stopped_by_budget, seconds=round(seconds, 2),
-                   seconds_per_epoch=round(float(np.mean(bar.seconds)), 3), images_per_second=round(len(split.train)*len(history)/seconds, 1),
-                   parameters=int(model.count_params()), seed=seed)
-    for name, s in scores.items():
-        metrics.update({f'{name}_accuracy': s['accuracy'], f'{name}_accuracy_95ci': s['interval'], f'{name}_images': s['n'],
-                        f'{name}_subjects': len(set(faces.subjects[split.parts()[name]]) - {''})})
-    settings = dict(arch=arch, epochs=epochs, batch_size=batch_size, seed=seed, patience=patience if arch == 'improved' else None,
-                    time_budget=time_budget, class_weights=weights is not None, crop=faces.crop)
+                   epochs=len(history), stopped_by=stopped_by, best_epoch=best, stopped_by_time_budget=timer.stopped_by_budget,
+                   seconds=round(seconds, 2), seconds_to_best_epoch=round(float(history['seconds'].iloc[:best].sum()), 2),
+                   seconds_per_epoch=round(float(np.mean(timer.seconds)), 3), images_per_second=round(len(split.train)*len(history)/seconds, 1),
+                   parameters=int(model.count_params()), seed=seed, **score_split(model, faces, split))
+    settings = dict(arch=arch, epochs=epochs, patience=patience, batch_size=batch_size, seed=seed, time_budget=time_budget,
+                    class_weights=weights is not None, lr_schedule=arch == 'improved', crop=faces.crop)
     return CnnRun(model, arch, history, seconds, split, metrics, settings)
 
 # %% ../nbs/06_face_cnn.ipynb #94600508
 def plot_training_curves(runs:list, # `CnnRun`s trained on the same split
                          title:str|None=None, # figure title (default says data and split)
                         ):
-    "Accuracy and loss per epoch on the training and validation parts, one colour per network."
+    "Accuracy and loss per epoch on the training and validation parts, one colour per network, best epochs marked."
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for run, colour in zip(runs, ['tab:red', 'tab:blue', 'tab:green', 'tab:purple']):
-        h = run.history
+        h, best = run.history, run.metrics['best_epoch']
         for ax, key in zip(axes, ('accuracy', 'loss')):
-            ax.plot(h.index, h[key], '--', color=colour, label=f'{run.arch} train')
-            ax.plot(h.index, h[f'val_{key}'], '-', color=colour, label=f'{run.arch} validation')
+            ax.plot(h.index, h[key], '--', color=colour, lw=1, label=f'{run.arch} train')
+            ax.plot(h.index, h[f'val_{key}'], '-', color=colour, lw=1.5, label=f'{run.arch} validation')
+            ax.plot([best], [h[f'val_{key}'][best]], 'o', color=colour, ms=6, label=f'{run.arch} best epoch ({best})')
     m = runs[0].metrics
     axes[0].set(xlabel='epoch', ylabel='accuracy', ylim=(0, 1.02), title='accuracy')
-    axes[1].set(xlabel='epoch', ylabel='cross-entropy loss', title='loss')
-    for ax in axes: ax.legend(fontsize=8); ax.grid(alpha=0.3)
+    axes[1].set(xlabel='epoch', ylabel='cross-entropy loss', ylim=(0, None), title='loss')
+    for ax in axes: ax.legend(fontsize=7, ncol=2); ax.grid(alpha=0.3)
     fig.suptitle(title or (f"Training curves: {m['data']} ({m['input_size']}x{m['input_size']}), {m['split']} split, "
-                           f"{m['train_images']} train / {m['validation_images']} validation images"))
+                           f"{m['train_images']} train / {m['validation_images']} validation images"), fontsize=10)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/06_face_cnn.ipynb #003ba388
 def compare_runs(runs:list, # `CnnRun`s on the same split; the first is the reference for the time ratio
                 )->pd.DataFrame: # one row per network
-    "Weights, epochs, training time, speed and accuracies (with 95% intervals) of several runs."
+    "Weights, how training stopped, time and accuracies (with 95% intervals) of several runs."
     ref = runs[0].seconds
     ci = lambda m, part: f"{m[f'{part}_accuracy']:.3f} [{m[f'{part}_accuracy_95ci'][0]:.2f}, {m[f'{part}_accuracy_95ci'][1]:.2f}]"
-    rows = [{'network': r.arch, 'weights': r.metrics['parameters'], 'epochs': r.metrics['epochs'],
-             'train s': round(r.seconds, 1), 's/epoch': r.metrics['seconds_per_epoch'], 'images/s': r.metrics['images_per_second'],
-             'time vs first': round(r.seconds/ref, 2), 'train acc': round(r.metrics['train_accuracy'], 3),
+    rows = [{'network': r.arch, 'weights': r.metrics['parameters'], 'epochs': r.metrics['epochs'], 'stopped by': r.metrics['stopped_by'],
+             'best epoch': r.metrics['best_epoch'], 'train s': round(r.seconds, 1), 's to best': r.metrics['seconds_to_best_epoch'],
+             's/epoch': r.metrics['seconds_per_epoch'], 'time vs first': round(r.seconds/ref, 2), 'train acc': round(r.metrics['train_accuracy'], 3),
              'validation acc [95% CI]': ci(r.metrics, 'validation'), 'test acc [95% CI]': ci(r.metrics, 'test')} for r in runs]
     return pd.DataFrame(rows).set_index('network')
 
@@ -468,6 +493,7 @@ def metadata_path(path:str|Path, # a .keras model file
     "Where the metadata of a saved model lives."
     return Path(f'{path}.json')
 
+# %% ../nbs/06_face_cnn.ipynb #89812029
 def _sha256(path):
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -500,6 +526,7 @@ def save_cnn(run:CnnRun,      # a trained network (from `train_cnn`)
     metadata_path(path).write_text(json.dumps(meta, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
     return path
 
+# %% ../nbs/06_face_cnn.ipynb #1dad8ba7
 @dataclass
 class CnnModel:
     "A loaded network with its metadata."
@@ -512,14 +539,13 @@ class CnnModel:
     def input_size(self)->int: return int(self.metadata['input_size'])
     def __repr__(self):
         m = self.metadata.get('metrics', {})
-        return (f"CnnModel {self.metadata.get('arch')} ({self.input_size}x{self.input_size}, {len(self.labels)} labels) from {self.path}: "
+        return (f"CnnModel {self.metadata.get('arch')} ({self.input_size}x{self.input_size}, {len(self.labels)} labels) from {Path(self.path).name}: "
                 f"validation accuracy {m.get('validation_accuracy', float('nan')):.3f} on {m.get('data')}, {m.get('split')} split")
 
 def load_cnn(path:str|Path, # a .keras file written by `save_cnn` (MODEL.keras.json beside it)
             )->CnnModel:
     "Load a network saved by `save_cnn`; `CnnModelError` for missing, foreign or changed files."
-    path = Path(path).expanduser()
-    meta_file = metadata_path(path)
+    path, meta_file = Path(path).expanduser(), metadata_path(Path(path).expanduser())
     if not path.is_file(): raise CnnModelError(f'model file {path} does not exist')
     if not meta_file.is_file():
         raise CnnModelError(f'{path}: no metadata file {meta_file.name} beside it, so it was not saved by emotion_nbdev '
@@ -530,13 +556,11 @@ def load_cnn(path:str|Path, # a .keras file written by `save_cnn` (MODEL.keras.j
         raise CnnModelError(f"{meta_file}: not emotion_nbdev CNN metadata (format {meta.get('format') if isinstance(meta, dict) else None!r}, expected {MODEL_FORMAT!r})")
     missing = [k for k in ('labels', 'input_size', 'sha256') if k not in meta]
     if missing: raise CnnModelError(f"{meta_file}: metadata lacks {', '.join(missing)}")
-    digest = _sha256(path)
-    if digest != meta['sha256']:
+    if (digest := _sha256(path)) != meta['sha256']:
         raise CnnModelError(f'{path}: the file changed after it was saved (SHA-256 {digest[:12]}... is not the saved '
                             f"{meta['sha256'][:12]}...); refusing a modified or replaced model: retrain or restore the original")
     if not zipfile.is_zipfile(path): raise CnnModelError(f'{path}: not a .keras archive')
-    keras = keras_module()
-    try: model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    try: model = keras_module().saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e: raise CnnModelError(f'{path}: Keras cannot read it: {str(e).splitlines()[0] if str(e) else type(e).__name__}') from None
     n, size = len(meta['labels']), int(meta['input_size'])
     if tuple(model.output_shape[1:]) != (n,) or tuple(model.input_shape[1:]) != (size, size, 3):
@@ -575,6 +599,7 @@ def predict_face_cnn(image:str|Path|np.ndarray, # a photo: path or array (see `r
         out.append(face)
     return out
 
+# %% ../nbs/06_face_cnn.ipynb #b63e42cb
 def plot_face_predictions(image:np.ndarray,  # RGB image
                           predictions:list,   # from `predict_face_cnn`
                           title:str,          # say which network and data

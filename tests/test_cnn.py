@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from emotion_nbdev.core import EMOTIONS
 from emotion_nbdev.face_data import UnreadableImageError, detect_faces, make_synthetic_faces, read_image, write_synthetic_faces
-from emotion_nbdev.cnn import (CnnModelError, FaceSplit, accuracy_interval, class_weights, crop_face, improved_cnn,
+from emotion_nbdev.cnn import (CnnModelError, FaceSplit, accuracy_interval, class_weights, compare_runs, crop_face, improved_cnn,
                                load_cnn, load_face_folders, load_fer2013_images, metadata_path, predict_face_cnn,
-                               preprocess_face, save_cnn, seed_cnn, subject_split, synthetic_face_images, train_cnn)
+                               preprocess_face, save_cnn, seed_cnn, subject_split, synthetic_face_images, train_cnn,
+                               training_callbacks)
 
 EXE = str(Path(sys.executable).parent/'emotion-nbdev')
 SIZE = 32  # input side of every trained network here: small enough for seconds per epoch on a CPU
@@ -102,6 +103,7 @@ def test_seed_layout_with_bad_images(tmp_path):
     assert reasons['.DS_Store'] == 'hidden or system file'
     grey = out.x[list(out.ids).index(str(root/'training_set'/'happy'/'grey.png'))]
     assert np.array_equal(grey[..., 0], grey[..., 2])  # grey became three equal channels
+    assert repr(out).startswith('FaceImages: 9 real faces') and ' from seed,' in repr(out) and str(tmp_path) not in repr(out)
     s = subject_split(out)
     assert s.kind == "the dataset's own split" and len(s.train) == 7 and len(s.validation) == 2
     (tmp_path/'empty_dir').mkdir()
@@ -144,8 +146,44 @@ def test_training_is_reproducible_and_time_budget_stops(synthetic):
     a = train_cnn(faces, 'seed', epochs=1, split=split, progress=False)
     b = train_cnn(faces, 'seed', epochs=1, split=split, progress=False)
     assert all(np.array_equal(u, v) for u, v in zip(a.model.get_weights(), b.model.get_weights()))
+    assert a.metrics['validation_accuracy'] == b.metrics['validation_accuracy'] and a.metrics['best_epoch'] == b.metrics['best_epoch']
     c = train_cnn(faces, 'improved', epochs=50, split=split, progress=False, time_budget=0.0)
-    assert c.metrics['epochs'] == 1 and c.metrics['stopped_by_time_budget']
+    assert c.metrics['epochs'] == 1 and c.metrics['stopped_by_time_budget'] and c.metrics['stopped_by'] == 'time budget'
+
+def shifted_validation(synthetic):
+    "Faces whose validation part carries the wrong emotion (the next one): the better a network learns, the worse its validation loss."
+    faces = synthetic.subset(np.arange(210))
+    faces.labels = faces.labels.copy()
+    val = np.arange(168, 210)
+    faces.labels[val] = [EMOTIONS[(EMOTIONS.index(e) + 1) % len(EMOTIONS)] for e in faces.labels[val]]
+    return faces, FaceSplit(np.arange(0, 168), val, np.arange(0), 'subject-grouped')
+
+@pytest.mark.parametrize('arch', ['seed', 'improved'])
+def test_early_stopping_stops_and_restores_the_best_weights(synthetic, arch):
+    faces, split = shifted_validation(synthetic)
+    run = train_cnn(faces, arch, epochs=40, split=split, patience=2, progress=False)
+    h, m = run.history, run.metrics
+    assert m['stopped_by'] == 'early stopping' and m['epochs'] == len(h) < 40, h
+    assert m['best_epoch'] == int(h['val_loss'].idxmin()) and m['epochs'] - m['best_epoch'] == 2  # stopped `patience` epochs after the best
+    assert 0 < m['seconds_to_best_epoch'] < m['seconds'] and m['seconds_to_best_epoch'] == pytest.approx(h['seconds'].iloc[:m['best_epoch']].sum(), abs=0.01)
+    xv, yv = faces.x[split.validation], faces.y[split.validation]
+    loss = run.model.evaluate(xv, yv, batch_size=32, verbose=0, return_dict=True)['loss']
+    assert loss == pytest.approx(h['val_loss'][m['best_epoch']], rel=1e-4)  # the kept weights are the best epoch's ...
+    assert abs(loss - h['val_loss'].iloc[-1]) > 1e-3                            # ... not the last epoch's
+    assert m['validation_accuracy'] == pytest.approx(h['val_accuracy'][m['best_epoch']], abs=1e-6)
+
+def test_same_stopping_rule_for_both_networks_and_no_early_stopping(synthetic):
+    stop = lambda arch, p: [(type(c).__name__, c.monitor, c.patience, c.restore_best_weights) for c in training_callbacks(arch, 10, p)
+                            if type(c).__name__ == 'EarlyStopping']
+    assert stop('seed', 7) == stop('improved', 7) == [('EarlyStopping', 'val_loss', 7, True)]
+    assert stop('seed', None) == [] and [type(c).__name__ for c in training_callbacks('improved', 10, None)] == ['EpochTimer', 'ReduceLROnPlateau']
+    with pytest.raises(ValueError, match='patience must be at least 1'): training_callbacks('seed', 10, 0)
+    faces, split = shifted_validation(synthetic)
+    full = train_cnn(faces, 'improved', epochs=3, split=split, patience=None, progress=False)
+    assert full.metrics['epochs'] == 3 and full.metrics['stopped_by'] == 'epoch cap' and full.metrics['best_epoch'] == 3
+    assert full.settings['patience'] is None and full.settings['epochs'] == 3
+    table = compare_runs([full, full])
+    assert list(table['stopped by']) == ['epoch cap']*2 and list(table['best epoch']) == [3, 3] and list(table['time vs first']) == [1.0, 1.0]
 
 def test_helpers():
     w = class_weights(np.array([0, 0, 0, 1]), 3)
