@@ -11,7 +11,7 @@ Photos: two real photos shipped with the installed libraries (skimage's astronau
 each scaled so that the face is 60, 90, 140 or 220 px wide and cut to 640x480 around it.
 Usage: python bench/bench_face_pretrained.py [--repeat 15] [--markdown bench/RESULTS_face_pretrained.md]
 """
-import argparse, os, platform, statistics, tempfile, time
+import argparse, os, platform, tempfile, time
 from pathlib import Path
 import numpy as np
 

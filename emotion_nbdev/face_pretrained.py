@@ -6,13 +6,12 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/face_pretrained.html.md"""
 
 # %% ../nbs/07_face_pretrained.ipynb #9da258ef
 from __future__ import annotations
-import hashlib, json, time
+import hashlib, json
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 import numpy as np
-import pandas as pd
 from .core import EMOTIONS, normalize_emotion, package_data_dir
 from .face_data import detect_faces, face_landmarks, read_image
 from .cnn import FACE_MARGIN, CnnModel, crop_face, keras_module, load_cnn, preprocess_face

