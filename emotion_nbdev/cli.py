@@ -11,10 +11,10 @@ from pathlib import Path
 from .core import DATA_ENV_VAR
 
 # %% auto #0
-__all__ = ['MODEL_SUFFIXES', 'CliError', 'cmd_index', 'cmd_sample_data', 'cmd_features', 'cmd_landmarks', 'cmd_sample_faces',
-           'cmd_train_landmarks', 'face_models_for', 'cmd_predict_face', 'add_face_commands', 'cmd_train_audio',
-           'cmd_predict_audio', 'cmd_train_cnn', 'add_cnn_commands', 'cmd_serve', 'cmd_demo_models',
-           'add_serve_commands', 'build_parser', 'main']
+__all__ = ['CliError', 'cmd_index', 'cmd_sample_data', 'cmd_features', 'cmd_landmarks', 'cmd_sample_faces', 'cmd_train_landmarks',
+           'face_models_for', 'cmd_predict_face', 'add_face_commands', 'cmd_train_audio', 'cmd_predict_audio',
+           'cmd_train_cnn', 'add_cnn_commands', 'cmd_serve', 'cmd_demo_models', 'add_serve_commands', 'build_parser',
+           'main']
 
 # %% ../nbs/09_cli.ipynb #4d46d3cf
 class CliError(Exception):
@@ -146,8 +146,6 @@ def cmd_train_landmarks(args:argparse.Namespace, # parsed `train-landmarks` opti
     return 0
 
 # %% ../nbs/09_cli.ipynb #801af174
-MODEL_SUFFIXES = ('.skops', '.keras')
-
 def _face_model(path:str):
     "A `FaceModel` for a `.skops` landmark model or a `.keras` CNN, chosen by the file type."
     from emotion_nbdev.core import UntrustedModelError
@@ -182,8 +180,9 @@ def cmd_predict_face(args:argparse.Namespace, # parsed `predict-face` options
     "Emotion of every face in each image; one JSON object per image with --json."
     import json
     from emotion_nbdev.face_pretrained import detect_and_analyse
+    from emotion_nbdev.face_data import IMAGE_EXTENSIONS
     images, model_paths = list(args.images), list(args.model or [])
-    while images and Path(images[0]).suffix in MODEL_SUFFIXES: model_paths.append(images.pop(0))
+    if len(images) > 1 and Path(images[0]).suffix.lower() not in IMAGE_EXTENSIONS: model_paths.insert(0, images.pop(0))  # `predict-face MODEL IMAGE...`
     if not images: raise CliError('no image given: emotion-nbdev predict-face IMAGE... [--model MODEL]')
     models, failed = face_models_for(model_paths), 0
     for path in images:
@@ -294,6 +293,7 @@ def cmd_train_cnn(args:argparse.Namespace, # parsed `train-cnn` options
     if not src.is_dir(): raise CliError(f'IMAGE_DIR {src} does not exist or is not a folder')
     if out.suffix != '.keras': raise CliError(f'-o {out}: the model file name must end in .keras')
     if args.epochs < 1: raise CliError('--epochs must be at least 1')
+    if args.patience < 0: raise CliError('--patience must be 0 (no early stopping) or more')
     if args.size < 32: raise CliError('--size must be at least 32 (the report network needs 32x32 or more)')
     faces = load_face_folders(src, size=args.size, crop=args.crop, progress=not args.quiet)
     print(faces)
@@ -304,10 +304,10 @@ def cmd_train_cnn(args:argparse.Namespace, # parsed `train-cnn` options
     except ValueError as e: raise CliError(str(e)) from None
     parts = split_summary(faces, split)
     print(f'\n{split.kind} split:\n' + parts.to_string())
-    run = train_cnn(faces, args.arch, epochs=args.epochs, split=split, seed=args.seed, progress=not args.quiet)
+    run = train_cnn(faces, args.arch, epochs=args.epochs, patience=args.patience or None, split=split, seed=args.seed, progress=not args.quiet)
     saved = save_cnn(run, out)
     m = run.metrics
-    print(f"\n{args.arch} CNN, {m['epochs']} epoch(s) in {run.seconds:.1f} s ({m['seconds_per_epoch']} s/epoch, {m['images_per_second']} images/s); "
+    print(f"\n{args.arch} CNN, {m['epochs']} epoch(s) ({m['stopped_by']}, best validation epoch {m['best_epoch']}) in {run.seconds:.1f} s ({m['seconds_per_epoch']} s/epoch, {m['images_per_second']} images/s); "
           f"{m['data']}, {m['split']} split")
     for part in ('train', 'validation', 'test'):
         if m[f'{part}_images']:
@@ -334,7 +334,8 @@ def add_cnn_commands(sub, # the sub-parsers of `build_parser`
                                                           'or a synthetic set from emotion-nbdev sample-faces')
     tc.add_argument('-o', '--output', required=True, metavar='MODEL.keras', help='model file to write (metadata goes to MODEL.keras.json beside it)')
     tc.add_argument('--arch', default='improved', choices=['seed', 'improved'], help="the report's network (seed) or the improved one (default: improved)")
-    tc.add_argument('--epochs', type=int, default=50, metavar='N', help='most epochs; the improved network may stop early (default: 50, the report\'s)')
+    tc.add_argument('--epochs', type=int, default=50, metavar='N', help='epoch cap; either network stops after --patience epochs without a lower validation loss and keeps its best weights (default: 50, the report\'s)')
+    tc.add_argument('--patience', type=int, default=6, metavar='N', help='early-stopping patience of either network; 0 trains all --epochs (default: 6)')
     tc.add_argument('--report', metavar='REPORT.json', help='write scores, per-epoch history, split and skipped files as JSON')
     tc.add_argument('--seed', type=int, default=SEED, metavar='N', help=f'seed of weights, shuffling, augmentation and split (default: {SEED})')
     tc.add_argument('--size', type=int, default=128, metavar='PIXELS', help='network input side in pixels (default: 128, the report\'s)')
@@ -370,8 +371,12 @@ def cmd_demo_models(args:argparse.Namespace, # parsed `demo-models` options
     done = train_demo_models(args.models, retrain=args.retrain, progress=not args.quiet)
     cards = model_cards(load_demo_models(args.models))
     for kind, c in cards.items():
-        how = f"trained in {done[kind]['seconds']} s" if done[kind]['trained'] else 'already there'
         metrics = ', '.join(f'{m} {v:.3f}' for m, v in c['metrics'].items() if v is not None)
+        if kind not in done:  # a pretrained model packaged with emotion_nbdev: nothing to train
+            t = c['trained_on']
+            src = f"{t.get('dataset')}, {t.get('faces'):,} faces" if isinstance(t, dict) else t
+            print(f"{kind:9s} {c['file']} (packaged, pretrained): {c['data']} data ({src}): {metrics} ({c['metrics_source']})"); continue
+        how = f"trained in {done[kind]['seconds']} s" if done[kind]['trained'] else 'already there'
         print(f"{kind:9s} {done[kind]['file']} ({how}): {c['data']} data, {c['split']}: {metrics}")
     if any(c['data'] == 'synthetic' for c in cards.values()): print('NOTE: trained on SYNTHETIC data: these numbers say nothing about real speech or faces.')
     return 0
@@ -380,7 +385,7 @@ def add_serve_commands(sub, # the sub-parsers of `build_parser`
                       ):
     "Add `serve` and `demo-models` to the parser."
     sv = sub.add_parser('serve', help='the Gradio demo at / and the REST API under /api (trains missing models first)',
-                        description='Serve the Gradio demo (/) and the REST API (/api, docs at /docs) over the audio, landmark and CNN models. '
+                        description='Serve the Gradio demo (/) and the REST API (/api, docs at /docs) over the audio model and the face models (FER2013, landmark, CNN). '
                                     'Missing models are trained on the embedded synthetic data first and cached.')
     sv.add_argument('--host', default='127.0.0.1', help='interface to listen on; 0.0.0.0 for every interface (default: 127.0.0.1)')
     sv.add_argument('--port', type=int, default=7860, help='TCP port (default: 7860)')

@@ -25,10 +25,11 @@ def page(app_server):
         yield pg
         browser.close()
 
-def test_page_says_models_are_synthetic(page):
-    note = page.locator('#synthetic-note')
+def test_page_says_which_models_are_real_and_which_synthetic(page):
+    note = page.locator('#data-note')
     note.wait_for()
-    assert 'synthetic data' in note.inner_text()
+    text = note.inner_text()
+    assert 'Voice: synthetic' in text and 'Face: real' in text and 'FER2013' in text and 'synthetic faces' in text
 
 def test_audio_tab_upload_predict(page, demo_models, tmp_path):
     from emotion_nbdev.audio_model import predict_emotion
@@ -60,9 +61,16 @@ def test_face_tab_upload_predict(page, demo_models, tmp_path):
     summary.get_by_text('face(s)').wait_for()
     assert '1 face(s)' in summary.inner_text()
     page.locator('#face-drawn img').first.wait_for()
-    for box in ('#landmark-probs', '#cnn-probs'):
+    assert 'happiness' in page.locator('#fer2013-probs').inner_text()  # the real-face model's answer
+    for box in ('#landmarks-probs', '#cnn-probs'):
         assert any(e in page.locator(box).inner_text() for e in EMOTIONS)
+    plain = page.locator('#face-drawn img').first.get_attribute('src')
     page.screenshot(path=str(SHOTS/'demo_face.png'), full_page=True)
+    page.locator('#face-overlay').get_by_text('FER2013 model (real faces)').click()
+    page.locator('#face-go').click()
+    page.wait_for_function("s => { const i = document.querySelector('#face-drawn img'); return i && i.src !== s; }", arg=plain)
+    page.screenshot(path=str(SHOTS/'demo_face_saliency.png'), full_page=True)
+    page.locator('#face-overlay').get_by_text('off').click()
 
 def test_face_without_a_face_shows_a_readable_error(page, tmp_path):
     blank = tmp_path/'blank.png'

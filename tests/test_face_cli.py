@@ -77,11 +77,23 @@ def test_predict_face_json_batch_goes_on(tmp_path, model):
     recs = [json.loads(l) for l in r.stdout.splitlines()]
     assert [Path(x['path']).name for x in recs] == ['a.png', 'bad.png', 'rgba.png']
     face = recs[0]['faces'][0]
-    assert set(face) == {'box', 'landmarks', 'emotion', 'probabilities'} and len(face['landmarks']) == 68 and face['emotion'] in EMOTIONS
+    assert set(face) == {'box', 'landmarks', 'emotion', 'probabilities', 'model', 'data'} and len(face['landmarks']) == 68 and face['emotion'] in EMOTIONS
+    assert face['data'] == 'synthetic faces'
     assert abs(sum(face['probabilities'].values()) - 1) < 1e-3
     assert 'not a readable image' in recs[1]['error'] and recs[2]['error'] == 'no face found'
     r = run('predict-face', model[0], tmp_path/'a.png')
     assert r.returncode == 0 and r.stdout.startswith(f'{tmp_path/"a.png"}: face 1 at (')
+
+def test_predict_face_default_model_is_trained_on_real_faces(tmp_path):
+    "No model argument: the packaged FER2013 network answers, and says what it learned from."
+    Image.fromarray(astronaut()).save(tmp_path/'a.png')
+    r = run('predict-face', tmp_path/'a.png', '--json')
+    assert r.returncode == 0, r.stderr
+    face = json.loads(r.stdout)['faces'][0]
+    assert (face['model'], face['emotion'], face['data']) == ('fer2013', 'happiness', 'FER2013 (real faces)')
+    assert face['probabilities']['happiness'] >= 0.95 and 'landmarks' not in face
+    r = run('predict-face', tmp_path/'a.png')
+    assert r.returncode == 0 and 'happiness' in r.stdout and 'trained on FER2013 (real faces)' in r.stdout
 
 def test_predict_face_bad_models(tmp_path, faces_dir):
     (tmp_path/'m.keras').write_text('x')
@@ -100,7 +112,7 @@ def test_predict_face_bad_models(tmp_path, faces_dir):
     ('landmarks', ['--output', '--several-faces', '--detector', '--upsample', '--min-score', '--quiet', 'IMAGE_OR_DIR']),
     ('sample-faces', ['--out', '--n', '--subjects', '--size', '--seed']),
     ('train-landmarks', ['--output', '--report', '--features', '--folds', 'CSV']),
-    ('predict-face', ['--json', 'MODEL', 'IMAGE'])])
+    ('predict-face', ['--json', '--model', 'IMAGE', 'FER2013'])])
 def test_face_help(cmd, options):
     r = run(cmd, '--help')
     assert r.returncode == 0 and all(o in r.stdout for o in options)
