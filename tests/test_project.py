@@ -41,3 +41,12 @@ def test_sync_check_catches_unclean_notebooks(tmp_path):
     nb.write_text(json.dumps(d))
     r = check(dst)
     assert r.returncode == 1 and 'FAIL clean' in r.stdout and 'nbs/00_core.ipynb' in r.stdout
+
+def test_dockerfile_runs_the_tested_path():
+    "No Docker engine here: the image's steps must be the Makefile targets the tests and CI run."
+    d, mk = (ROOT/'Dockerfile').read_text(), (ROOT/'Makefile').read_text()
+    assert 'RUN make models' in d and 'CMD ["make", "demo", "HOST=0.0.0.0", "PORT=7860"]' in d
+    assert 'USER app' in d and 'EXPOSE 7860' in d and 'HEALTHCHECK' in d and "127.0.0.1:7860/api/health" in d
+    assert '$(BIN)/emotion-nbdev serve --host $(HOST) --port $(PORT)' in mk and '$(BIN)/emotion-nbdev demo-models' in mk
+    dry = subprocess.run(['make', '-n', 'demo', 'HOST=0.0.0.0', 'PORT=7860'], cwd=ROOT, capture_output=True, text=True)
+    assert '.venv/bin/emotion-nbdev serve --host 0.0.0.0 --port 7860' in dry.stdout
