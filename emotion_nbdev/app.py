@@ -186,9 +186,9 @@ def analyse_audio(models:DemoModels, # from `load_demo_models`
                   path:str|Path,      # the audio file
                   name:str|None=None, # the name the user gave it (for messages)
                   limits:Limits=Limits(),
-                 )->dict: # emotion, probabilities, duration_s, sample_rate, data, note
+                 )->dict: # emotion, probabilities, duration_s, sample_rate, data, truncated, note
     "The emotion of one audio file and the probability of every class; `RequestError` for bad or oversized audio."
-    from emotion_nbdev.audio_data import audio_info, UnreadableAudioError
+    from emotion_nbdev.audio_data import audio_info, audio_truncation, truncation_note, UnreadableAudioError
     from emotion_nbdev.audio_model import predict_emotion
     name = name or Path(path).name
     try: duration, sr = audio_info(path)
@@ -197,9 +197,9 @@ def analyse_audio(models:DemoModels, # from `load_demo_models`
         raise RequestError(413, f'{name}: audio is {duration:.1f} s long; this server accepts up to {limits.max_audio_seconds:g} s')
     try: res = predict_emotion(path, models.audio)
     except (UnreadableAudioError, ValueError, RuntimeError) as e: raise RequestError(422, user_message(e, path, name)) from None
-    synthetic = models.synthetic['audio']
-    return dict(res, duration_s=round(duration, 3), sample_rate=sr, data='synthetic' if synthetic else 'real',
-                note=models.metadata['audio'].get('note', ''))
+    cut, synthetic = audio_truncation(path), models.synthetic['audio']
+    note = '; '.join(n for n in (models.metadata['audio'].get('note', ''), cut and truncation_note(cut)) if n)
+    return dict(res, duration_s=round(duration, 3), sample_rate=sr, data='synthetic' if synthetic else 'real', truncated=cut, note=note)
 
 # %% ../nbs/08_app.ipynb #f317a682
 _DLIB_LOCK = threading.Lock()
@@ -308,6 +308,7 @@ class AudioResult(BaseModel):
     duration_s: float = Field(description='length of the clip in seconds')
     sample_rate: int = Field(description='sample rate of the upload in Hz')
     data: str = Field(description="what the model was trained on: 'synthetic' or 'real'")
+    truncated: dict[str, float]|None = Field(None, description="set when the file holds less than its header declares: 'declared_s' and 'readable_s'; the answer is for the readable part")
     note: str = ''
 
 class ModelAnswer(BaseModel):

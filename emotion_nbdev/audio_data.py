@@ -17,10 +17,11 @@ from .core import EMOTIONS, SEED, SkipReport, normalize_emotion, package_data_di
 # %% auto #0
 __all__ = ['AUDIO_EXTENSIONS', 'MANIFEST_COLUMNS', 'CREMA_D_SENTENCES', 'AUDIO_DATASETS', 'SYNTHETIC_MARKER', 'EMOTION_PROSODY',
            'SYNTHETIC_SENTENCES', 'SYNTHETIC_VOICES', 'CORPUS_SR', 'UnreadableAudioError', 'audio_info',
-           'skip_reason_for_file', 'UnrecognisedNameError', 'parse_crema_d', 'parse_tess', 'parse_savee',
-           'SkippedByOption', 'parse_ravdess', 'NoRecognisedAudioError', 'detect_dataset', 'AudioIndex',
-           'index_dataset', 'index_audio', 'synthesize_clip', 'synthesize_speech_corpus', 'synthetic_speech_dir',
-           'load_synthetic_speech', 'manifest_summary', 'audio_summary', 'plot_class_distribution', 'plot_durations']
+           'audio_truncation', 'truncation_note', 'skip_reason_for_file', 'UnrecognisedNameError', 'parse_crema_d',
+           'parse_tess', 'parse_savee', 'SkippedByOption', 'parse_ravdess', 'NoRecognisedAudioError', 'detect_dataset',
+           'AudioIndex', 'index_dataset', 'index_audio', 'synthesize_clip', 'synthesize_speech_corpus',
+           'synthetic_speech_dir', 'load_synthetic_speech', 'manifest_summary', 'audio_summary',
+           'plot_class_distribution', 'plot_durations']
 
 # %% ../nbs/01_audio_data.ipynb #9e60caa3
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.mp3')
@@ -43,6 +44,40 @@ def audio_info(path:str|Path, # an audio file
     except Exception as e: raise UnreadableAudioError(path, f'corrupt or unsupported audio: {e}') from None
     if info.frames <= 0 or info.samplerate <= 0: raise UnreadableAudioError(path, 'empty audio: 0 samples')
     return info.frames/info.samplerate, int(info.samplerate)
+
+# %% ../nbs/01_audio_data.ipynb #c5f265ff
+def _declared_frames(path:Path)->int|None:
+    "Frames a WAV or FLAC header promises (None when the format or header does not say)."
+    import struct
+    with open(path, 'rb') as f: head = f.read(1 << 16)
+    if head[:4] == b'fLaC' and len(head) >= 26 and head[4] & 0x7F == 0:  # STREAMINFO: 36-bit total samples
+        total = int.from_bytes(head[21:26], 'big') & ((1 << 36) - 1)
+        return total or None
+    if head[:4] != b'RIFF' or head[8:12] != b'WAVE': return None
+    i, channels, width = 12, None, None
+    while i + 8 <= len(head):
+        cid, size = head[i:i + 4], struct.unpack('<I', head[i + 4:i + 8])[0]
+        if cid == b'fmt ' and i + 24 <= len(head): channels, width = struct.unpack('<H', head[i + 10:i + 12])[0], struct.unpack('<H', head[i + 22:i + 24])[0]//8
+        if cid == b'data':
+            return None if not channels or not width or size in (0, 0xFFFFFFFF) else size//(channels*width)
+        i += 8 + size + (size & 1)
+    return None
+
+def audio_truncation(path:str|Path, # an audio file
+                    )->dict|None: # None, or {'declared_s', 'readable_s'} when fewer samples are there than the header promises
+    "Whether a WAV/FLAC file holds fewer samples than its header declares (a cut-short file), in seconds."
+    path = Path(path)
+    declared = _declared_frames(path)
+    if declared is None: return None
+    try: info = sf.info(str(path))
+    except Exception: return None  # unreadable: `audio_info` says why
+    if info.frames >= declared: return None
+    return {'declared_s': round(declared/info.samplerate, 3), 'readable_s': round(info.frames/info.samplerate, 3)}
+
+def truncation_note(cut:dict, # from `audio_truncation`
+                   )->str:
+    "What a truncated file means for an answer, in one sentence."
+    return f"the file is cut short: its header declares {cut['declared_s']:g} s but only {cut['readable_s']:g} s could be read; the answer is for those {cut['readable_s']:g} s"
 
 # %% ../nbs/01_audio_data.ipynb #321e4b6c
 _SYSTEM_NAMES = {'.ds_store', 'thumbs.db', 'desktop.ini'}

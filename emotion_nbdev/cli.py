@@ -270,17 +270,21 @@ def cmd_predict_audio(args:argparse.Namespace, # parsed `predict-audio` options
     import json
     from emotion_nbdev.core import UntrustedModelError
     from emotion_nbdev.audio_model import load_audio_model, predict_emotion
-    from emotion_nbdev.audio_data import UnreadableAudioError
+    from emotion_nbdev.audio_data import UnreadableAudioError, audio_truncation, truncation_note
     try: model, meta = load_audio_model(args.model)
     except (FileNotFoundError, UntrustedModelError) as e: raise CliError(str(e)) from None
     if meta.get('synthetic') and not args.json: print(f"NOTE: {meta.get('note')}", file=sys.stderr)
     failed = 0
     for f in args.files:
-        try: res = {'path': f, **predict_emotion(f, model)}
+        try:
+            res = {'path': f, **predict_emotion(f, model)}
+            if cut := audio_truncation(f): res['truncated'] = cut  # analysed for what it holds, and said so
         except (UnreadableAudioError, ValueError) as e: res, failed = {'path': f, 'error': str(e)}, failed + 1
         if args.json: print(json.dumps(res))
         elif 'error' in res: print(f"{f}: error: {res['error']}")
-        else: print(f"{f}: {res['emotion']} ({res['probabilities'][res['emotion']]:.2f})")
+        else:
+            print(f"{f}: {res['emotion']} ({res['probabilities'][res['emotion']]:.2f})")
+            if 'truncated' in res: print(f"{f}: warning: {truncation_note(res['truncated'])}")
     return 1 if failed else 0
 
 # %% ../nbs/09_cli.ipynb #e868712a

@@ -300,3 +300,21 @@ def test_demo_models_command(demo_models, tmp_path, capsys):
     assert main(['demo-models', '--models', str(tmp_path), '-q']) == 0
     out = capsys.readouterr().out
     assert out.count('already there') == 3 and 'packaged, pretrained' in out and 'not measured here' in out and 'speaker-grouped' in out and 'subject-grouped' in out and 'SYNTHETIC' in out
+
+def test_truncated_audio_is_analysed_and_flagged(app_server, demo_models, tmp_path):
+    "A WAV cut short is answered for what it holds, and the answer says it was cut short, in the API and the CLI."
+    from emotion_nbdev.cli import main
+    y, sr = sf.read(CLIP, dtype='float32')
+    whole = wav_bytes(y, sr)
+    cut = whole[:44 + (len(whole) - 44)*6//10]
+    r = post(app_server, 'audio', 'cut.wav', cut)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body['truncated']['declared_s'] == round(len(y)/sr, 3) and body['truncated']['readable_s'] < 0.7*body['truncated']['declared_s']
+    assert 'cut short' in body['note'] and body['emotion'] in EMOTIONS
+    assert post(app_server, 'audio', 'whole.wav', whole).json()['truncated'] is None
+    (tmp_path/'cut.wav').write_bytes(cut)
+    import contextlib
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out): status = main(['predict-audio', str(demo_models.folder/'audio.skops'), str(tmp_path/'cut.wav')])
+    assert status == 0 and 'warning: the file is cut short' in out.getvalue()
