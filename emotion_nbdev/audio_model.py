@@ -8,26 +8,25 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/audio_model.html.md"""
 from __future__ import annotations
 import json, time, warnings
 from dataclasses import dataclass, field
-from itertools import groupby
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from .core import EMOTIONS, SEED, save_skops, load_skops, UntrustedModelError
 from .features import FEATURE_NAMES, FEATURE_VERSION, load_audio, clip_features, check_signal, FEATURE_SR
+from .prox import ProxLogisticRegression
 
 # %% auto #0
-__all__ = ['MAX_ITER', 'GRIDS', 'SOLVER_PENALTIES', 'METRICS', 'AUDIO_MODEL_FORMAT', 'audio_pipeline', 'plot_standardization',
-           'plot_pca', 'speaker_groups', 'make_folds', 'expand_grid', 'gridsearch_param_grid', 'multinomial_objective',
-           'prox_metric', 'prox_multinomial_logistic', 'SearchResult', 'search_audio_model', 'plain_grid_search',
-           'dask_client', 'classification_metrics', 'AudioEvaluation', 'evaluate_audio_model', 'metrics_table',
-           'plot_confusion', 'plot_roc', 'lazy_model_table', 'train_audio_model', 'save_audio_model',
-           'load_audio_model', 'predict_emotion']
+__all__ = ['MAX_ITER', 'GRIDS', 'SOLVER_PENALTIES', 'METRICS', 'AUDIO_MODEL_FORMAT', 'TRUSTED_AUDIO_TYPES', 'audio_pipeline',
+           'plot_standardization', 'plot_pca', 'speaker_groups', 'make_folds', 'expand_grid', 'gridsearch_param_grid',
+           'SearchResult', 'search_audio_model', 'plain_grid_search', 'dask_client', 'classification_metrics',
+           'AudioEvaluation', 'evaluate_audio_model', 'metrics_table', 'plot_confusion', 'plot_roc', 'lazy_model_table',
+           'train_audio_model', 'save_audio_model', 'load_audio_model', 'predict_emotion']
 
 # %% ../nbs/03_audio_model.ipynb #1d139370
 MAX_ITER = 1000
@@ -36,16 +35,16 @@ def audio_pipeline(C:float=1.0,             # inverse regularisation strength
                    penalty:str='l2',         # 'l1', 'l2' or 'elasticnet' (the report's names)
                    l1_ratio:float|None=None, # elastic-net mixing, only with penalty='elasticnet'
                    fit_intercept:bool=True,  # learn per-class intercepts
-                   solver:str='lbfgs',       # 'lbfgs', 'newton-cg' or 'saga'
-                   max_iter:int=MAX_ITER,    # iterations allowed to converge
+                   solver:str='prox',        # 'prox' (`ProxLogisticRegression`), or scikit-learn's 'lbfgs', 'newton-cg', 'saga'
+                   max_iter:int=MAX_ITER,    # passes over the data allowed
                   )->Pipeline:
     "The report's model: mean imputation -> standardisation -> PCA (99% variance) -> multinomial logistic regression."
     ratio = {'l2': 0.0, 'l1': 1.0}.get(penalty, l1_ratio)
     if ratio is None: raise ValueError("penalty='elasticnet' needs an l1_ratio between 0 and 1")
+    clf = (ProxLogisticRegression(C=C, l1_ratio=ratio, fit_intercept=fit_intercept, max_iter=max_iter) if solver == 'prox' else
+           LogisticRegression(C=C, l1_ratio=ratio, fit_intercept=fit_intercept, solver=solver, max_iter=max_iter, random_state=SEED))
     return Pipeline([('impute', SimpleImputer(strategy='mean')), ('scale', StandardScaler()),
-                     ('pca', PCA(n_components=0.99, svd_solver='full')),
-                     ('clf', LogisticRegression(C=C, l1_ratio=ratio, fit_intercept=fit_intercept, solver=solver,
-                                                max_iter=max_iter, random_state=SEED))])
+                     ('pca', PCA(n_components=0.99, svd_solver='full')), ('clf', clf)])
 
 # %% ../nbs/03_audio_model.ipynb #7c03193d
 def plot_standardization(frame:pd.DataFrame, # a feature table
@@ -139,150 +138,36 @@ def gridsearch_param_grid(cands:list, # candidates from `expand_grid`
     return [{'clf__C': [c['C']], 'clf__l1_ratio': [{'l2': 0.0, 'l1': 1.0}.get(c['penalty'], c['l1_ratio'])],
              'clf__fit_intercept': [c['fit_intercept']], 'clf__solver': [c['solver']]} for c in cands]
 
-# %% ../nbs/03_audio_model.ipynb #bd25bf87
-def _prep_fold(X, y, tr, va):
-    prep = audio_pipeline()[:-1].fit(X[tr])
-    return prep.transform(X[tr]), y[tr], prep.transform(X[va]), y[va]
-
-def multinomial_objective(Z:np.ndarray,  # training features (n, p)
-                          Y:np.ndarray,  # one-hot labels (n, K)
-                          W:np.ndarray,  # coefficients (p, K)
-                          b:np.ndarray|None, # intercepts (K,), or None without intercept
-                          C:float,       # inverse regularisation strength
-                          l1_ratio:float, # elastic-net mixing: 0 is L2, 1 is L1
-                         )->float: # scikit-learn's objective divided by n
-    "scikit-learn's multinomial logistic-regression objective (elastic net, unpenalised intercept), per sample."
-    A = Z @ W + (0 if b is None else b)
-    m = A.max(1, keepdims=True)
-    loss = np.mean(m[:, 0] + np.log(np.exp(A - m).sum(1)) - (A * Y).sum(1))
-    return float(loss + (l1_ratio * np.abs(W).sum() + (1 - l1_ratio) / 2 * (W ** 2).sum()) / (C * len(Z)))
-
-def _loss_grad(Z, Y, W, b):
-    "Gradient of the mean multinomial log-loss at (W, b), computed in Z's precision and returned in float64."
-    A = Z @ W.astype(Z.dtype, copy=False)
-    if b is not None: A += b.astype(Z.dtype, copy=False)
-    A -= A.max(1, keepdims=True); np.exp(A, out=A); A /= A.sum(1, keepdims=True); A -= Y
-    return (Z.T @ A).astype(float) / len(Z), (A.sum(0, dtype=float) / len(Z) if b is not None else None)
-
-def _best_shift(W, l1_ratio):
-    "Subtract from each row of W the constant that minimises the row's penalty; softmax does not see the shift."
-    r, K = l1_ratio, W.shape[1]
-    if r == 0: return W - W.mean(1, keepdims=True)
-    S = np.sort(W, axis=1)  # the penalty is convex and piecewise quadratic in the shift, kinked at the row's values
-    if r == 1:  # any median minimises; of those, the shift nearest 0 (moving no more than needed keeps iterations stable)
-        return W - np.clip(0, S[:, (K - 1) // 2], S[:, K // 2])[:, None]
-    cand = S
-    if r < 1:  # the stationary point between each pair of kinks, clipped into its interval
-        edges = np.full((len(W), 1), np.inf)
-        lo, hi = np.concatenate([-edges, S], 1), np.concatenate([S, edges], 1)
-        root = W.mean(1, keepdims=True) - r * (2 * np.arange(K + 1) - K) / ((1 - r) * K)
-        cand = np.concatenate([S, np.clip(root, lo, hi)], 1)
-    D = W[:, None, :] - cand[:, :, None]
-    pen = r * np.abs(D).sum(2) + (1 - r) / 2 * (D ** 2).sum(2)
-    return W - np.take_along_axis(cand, pen.argmin(1)[:, None], 1)
-
-def prox_metric(Z:np.ndarray, # training features (n, p)
-               )->np.ndarray: # per-coefficient curvature bound (p + 1,), the intercept's last
-    "A diagonal bound on the Hessian of the mean multinomial log-loss: 0.5 x L x diag(X'X)/n over [Z, 1]."
-    X1 = np.column_stack([np.asarray(Z, float), np.ones(len(Z))])
-    gram = X1.T @ X1 / len(Z)
-    g = np.maximum(np.diag(gram), 1e-12)
-    L = max(1.0, float(np.linalg.eigvalsh(gram / np.sqrt(np.outer(g, g)))[-1]))  # 1 when the columns are orthogonal
-    return 0.5 * L * g
-
-def prox_multinomial_logistic(Z:np.ndarray,   # training features (n, p), e.g. a fold after PCA; float32 halves the time of a pass
-                              Y:np.ndarray,   # one-hot labels (n, K), K >= 3
-                              C:float,        # inverse regularisation strength
-                              l1_ratio:float, # elastic-net mixing: 0 is L2, 1 is L1
-                              fit_intercept:bool=True, # learn per-class intercepts (not penalised)
-                              W:np.ndarray|None=None,  # warm start: coefficients (p, K)
-                              b:np.ndarray|None=None,  # warm start: intercepts (K,)
-                              tol:float=1e-4,          # stop when max |change| <= tol x max |coefficient| (saga's rule)
-                              max_iter:int=MAX_ITER,   # iterations, one pass over the data each
-                              metric:np.ndarray|None=None, # `prox_metric(Z)`, to reuse along a path
-                             )->tuple: # (W, b, iterations)
-    "Minimise `multinomial_objective` by accelerated proximal gradient with a diagonal bound and exact shift steps."
-    n, p = Z.shape
-    d = prox_metric(Z) if metric is None else metric
-    D, db = d[:p, None], d[p]
-    lam1, lam2 = l1_ratio / (C * n), (1 - l1_ratio) / (C * n)
-    W = np.zeros((p, Y.shape[1])) if W is None else np.array(W, float)
-    b = (np.zeros(Y.shape[1]) if b is None else np.array(b, float)) if fit_intercept else None
-    V, c, t = W, b, 1.0
-    for it in range(1, max_iter + 1):
-        gW, gb = _loss_grad(Z, Y, V, c)
-        U = D * V - gW  # minimise the separable bound + penalty: a soft threshold per coefficient
-        Wn = _best_shift(np.sign(U) * np.maximum(np.abs(U) - lam1, 0) / (D + lam2), l1_ratio)
-        bn = c - gb / db if fit_intercept else None
-        step, size = np.abs(Wn - W).max(), np.abs(Wn).max()
-        uphill = np.vdot(V - Wn, Wn - W)
-        if fit_intercept:
-            step, size = max(step, np.abs(bn - b).max()), max(size, np.abs(bn).max())
-            uphill += np.vdot(c - bn, bn - b)
-        t_next = 1.0 if uphill > 0 else (1 + np.sqrt(1 + 4 * t * t)) / 2  # restart the momentum when it points uphill
-        mom = (t - 1) / t_next if uphill <= 0 else 0.0
-        V = Wn + mom * (Wn - W)
-        c = bn + mom * (bn - b) if fit_intercept else None
-        W, b, t = Wn, bn, t_next
-        if step <= tol * size: break
-    return W, b, it
-
 # %% ../nbs/03_audio_model.ipynb #121db2ab
 _FAST_SOLVER = {'l2': 'newton-cg', 'l1': 'saga', 'elasticnet': 'saga'}  # engine='sklearn' with shared solvers
 _TOL = LogisticRegression().tol  # scikit-learn's default, what every GridSearchCV candidate uses
 
-def _roc_auc_ovr(y, P, classes):
-    "Macro one-vs-rest ROC AUC from rank sums (Mann-Whitney), equal to scikit-learn's `roc_auc_ovr` scorer."
-    from scipy.stats import rankdata
-    pos = y[:, None] == classes[None]
-    npos = pos.sum(0)
-    return float(np.mean(((rankdata(P, axis=0) * pos).sum(0) - npos * (npos + 1) / 2) / (npos * (len(y) - npos))))
+def _prep_fold(X, y, tr, va):
+    "A fold through the pipeline's preprocessing, fitted as `Pipeline.fit` fits it: (Z train, y train, Z validation, y validation)."
+    prep = audio_pipeline()[:-1]
+    return prep.fit_transform(X[tr]), y[tr], prep.transform(X[va]), y[va]
 
-def _score(clf, Zva, yva, scorer, scoring):
-    if scoring == 'roc_auc_ovr' and set(yva) == set(clf.classes_):
-        return _roc_auc_ovr(yva, clf.predict_proba(Zva), clf.classes_)
-    return float(scorer(clf, Zva, yva))
-
-def _fit_chain(data, steps, scoring, max_iter, engine, float32):
-    "Fit a chain of (path key, C) steps on one prepared fold, each warm-started from the previous; return (score, iterations) per step."
+def _fit_task(data, fits, scoring, max_iter):
+    "Fit and score, on one prepared fold, the pipeline's classifier for each (l1_ratio, fit_intercept, solver, C), from zero."
     from sklearn.metrics import get_scorer
-    from sklearn.exceptions import ConvergenceWarning
     Ztr, ytr, Zva, yva = data
     scorer, out = get_scorer(scoring), []
-    if engine == 'prox':
-        classes = np.unique(ytr)
-        dtype = np.float32 if float32 else float
-        Zfit, Y, metric, W, b = Ztr.astype(dtype), (ytr[:, None] == classes).astype(dtype), prox_metric(Ztr), None, None
-        clf = LogisticRegression()  # a shell that predicts with the coefficients found here
-        clf.classes_ = classes
-        for (l1_ratio, fit_intercept, _), C in steps:
-            W, b, n_iter = prox_multinomial_logistic(Zfit, Y, C, l1_ratio, fit_intercept, W, b, _TOL, max_iter, metric)
-            clf.coef_, clf.intercept_ = W.T, (b if fit_intercept else np.zeros(len(classes)))
-            out.append((_score(clf, Zva, yva, scorer, scoring), n_iter))
-        return out
-    clf = LogisticRegression(warm_start=True, max_iter=max_iter, random_state=SEED)
-    for (l1_ratio, fit_intercept, solver), C in steps:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', ConvergenceWarning)
-            clf.set_params(C=C, l1_ratio=l1_ratio, fit_intercept=fit_intercept, solver=solver).fit(Ztr, ytr)
-        out.append((_score(clf, Zva, yva, scorer, scoring), int(clf.n_iter_.max())))
+    for l1_ratio, fit_intercept, solver, C in fits:
+        clf = audio_pipeline(C=C, penalty='elasticnet', l1_ratio=l1_ratio, fit_intercept=fit_intercept, solver=solver, max_iter=max_iter)[-1]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always', ConvergenceWarning)
+            clf.fit(Ztr, ytr)
+        capped = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        for w in caught:  # hitting max_iter is recorded per candidate (`converged`); other warnings go on to the caller
+            if not issubclass(w.category, ConvergenceWarning): warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        out.append((float(scorer(clf, Zva, yva)), int(np.max(clf.n_iter_)), not capped))
     return out
 
-def _chains(paths, Cs, chain_l1_ratios):
-    "Steps grouped into warm-started chains: each path along C, or (snake) every l1_ratio of one intercept and solver, C by C."
-    if not chain_l1_ratios: return [[(p, C) for C in Cs[p]] for p in paths]
-    chains = []
-    for _, group in groupby(sorted(paths, key=lambda p: (p[1], p[2], -p[0])), key=lambda p: (p[1], p[2])):
-        group, steps = list(group), []  # l1_ratio from 1 (L1) down to 0 (L2)
-        for i, C in enumerate(sorted({C for p in group for C in Cs[p]})):
-            steps += [(p, C) for p in (group if i % 2 == 0 else group[::-1]) if C in Cs[p]]
-        chains.append(steps)
-    return chains
-
+# %% ../nbs/03_audio_model.ipynb #2ee0c44f
 @dataclass
 class SearchResult:
     "Outcome of a grid search: best candidate, its CV score, every candidate's scores, time taken."
-    best_params: dict
+    best_params: dict  # `audio_pipeline(**best_params)` is the classifier that scored, its `solver` the one fitted
     best_score: float
     results: pd.DataFrame
     seconds: float
@@ -291,6 +176,27 @@ class SearchResult:
 
 def _sl1(c): return {'l2': 0.0, 'l1': 1.0}.get(c['penalty'], c['l1_ratio'])
 
+def _score_candidates(X, y, folds, cands, scoring, jobs, backend, solver_of, max_iter)->pd.DataFrame:
+    "Every candidate's score on every fold: preprocessing fitted once per fold, each distinct classifier once."
+    from joblib import Parallel, delayed, parallel_config
+    fit_of = lambda c: (_sl1(c), c['fit_intercept'], solver_of(c), c['C'])
+    families = {}
+    for k in sorted({fit_of(c) for c in cands}, key=str): families.setdefault(k[:3], []).append(k)
+    # longest tasks first, so that the last one to start is short: L1 work (the slow part) and then length
+    tasks = sorted(((f, fam) for f in range(len(folds)) for fam in families.values()), key=lambda t: (-sum(k[0] > 0 for k in t[1]), -len(t[1])))
+    with parallel_config(backend=backend, n_jobs=jobs):
+        prepared = Parallel()(delayed(_prep_fold)(X, y, tr, va) for tr, va in folds)
+        scores = Parallel()(delayed(_fit_task)(prepared[f], fam, scoring, max_iter) for f, fam in tasks)
+    by = {(f, k): s for (f, fam), ss in zip(tasks, scores) for k, s in zip(fam, ss)}
+    rows = []
+    for c in cands:
+        fs = [by[(f, fit_of(c))] for f in range(len(folds))]
+        rows.append({**c, 'mean_test_score': float(np.mean([s for s, _, _ in fs])), 'std_test_score': float(np.std([s for s, _, _ in fs])),
+                     **{f'split{f}_test_score': s for f, (s, _, _) in enumerate(fs)}, 'fitted_with': solver_of(c),
+                     'mean_n_iter': float(np.mean([n for _, n, _ in fs])), 'converged': float(np.mean([ok for _, _, ok in fs]))})
+    return pd.DataFrame(rows)
+
+# %% ../nbs/03_audio_model.ipynb #27af1e64
 def search_audio_model(X:np.ndarray,        # features (n, 175)
                        y:np.ndarray,        # labels (n,)
                        folds:list,          # [(train_index, validation_index)] from `make_folds`
@@ -298,58 +204,37 @@ def search_audio_model(X:np.ndarray,        # features (n, 175)
                        scoring:str='roc_auc_ovr', # a scikit-learn scorer name (the report: AUC-ROC)
                        jobs:int=1,          # parallel workers
                        backend:str='loky',  # 'loky' or 'dask' (needs a running distributed Client, see `dask_client`)
-                       share_solvers:bool=True, # fit solver-only variants once (same objective)
+                       share_solvers:bool=True, # engine='sklearn': fit solver-only variants once (same objective)
                        mode:str='paths',    # 'paths' (this search) or 'halving' (scikit-learn successive halving)
-                       max_iter:int=MAX_ITER, # iterations (passes over the data) per fit
-                       refit:bool=True,     # refit the best pipeline on all rows
-                       engine:str='prox',   # 'prox' (`prox_multinomial_logistic`) or 'sklearn' (the candidates' own solvers)
-                       chain_l1_ratios:bool=True, # warm-start each l1_ratio's path from its neighbour's (snake order)
-                       float32:bool=True,   # prox engine: passes over the data in float32 (iterates, bound and stopping rule stay float64)
+                       max_iter:int=MAX_ITER, # passes over the data per fit
+                       refit:bool=True,     # refit `audio_pipeline(**best_params)` on all rows
+                       engine:str='prox',   # 'prox' (`ProxLogisticRegression`) or 'sklearn' (the candidates' own solvers)
                       )->SearchResult:
-    "Grid search over `audio_pipeline` equal in result to `GridSearchCV`, with preprocessing per fold, warm-started paths, shared solvers and parallel tasks."
+    "Grid search over `audio_pipeline`, scored as `GridSearchCV` scores, with preprocessing once per fold, one fit per objective and parallel tasks."
     from threadpoolctl import threadpool_limits
     cands, pruned = expand_grid(grid)
     X, y, t0 = np.asarray(X, float), np.asarray(y), time.perf_counter()
     if engine not in ('prox', 'sklearn'): raise ValueError(f"unknown engine {engine!r}; use 'prox' or 'sklearn'")
+    if mode not in ('paths', 'halving'): raise ValueError(f"unknown search mode {mode!r}; use 'paths' or 'halving'")
     if len(np.unique(y)) < 3: engine = 'sklearn'  # two classes: scikit-learn fits one binary coefficient vector, not a softmax
+    solver_of = lambda c: 'prox' if engine == 'prox' else (_FAST_SOLVER[c['penalty']] if share_solvers else c['solver'])
     with threadpool_limits(1):  # many small fits: threaded BLAS only oversubscribes the cores
-        return _search(X, y, folds, cands, pruned, scoring, jobs, backend, share_solvers, mode, max_iter, refit, engine, chain_l1_ratios, float32, t0)
-
-def _search(X, y, folds, cands, pruned, scoring, jobs, backend, share_solvers, mode, max_iter, refit, engine, chain_l1_ratios, float32, t0):
-    from joblib import Parallel, delayed, parallel_config
-    if mode == 'halving': return _halving_search(X, y, folds, cands, pruned, scoring, jobs, refit, t0)
-    if mode != 'paths': raise ValueError(f"unknown search mode {mode!r}; use 'paths' or 'halving'")
-    shared = lambda c: 'prox' if engine == 'prox' else _FAST_SOLVER[c['penalty']]
-    key = lambda c: (_sl1(c), c['fit_intercept'], shared(c) if share_solvers else c['solver'])
-    paths = sorted({key(c) for c in cands}, key=str)
-    Cs = {p: sorted({c['C'] for c in cands if key(c) == p}) for p in paths}
-    chains = _chains(paths, Cs, chain_l1_ratios)
-    # longest tasks first, so that the last one to start is short: L1 work (saga's slow part) and then length
-    tasks = sorted(((f, ch) for f in range(len(folds)) for ch in chains), key=lambda t: (-sum(p[0] > 0 for p, _ in t[1]), -len(t[1])))
-    with parallel_config(backend=backend, n_jobs=jobs):
-        prepared = Parallel()(delayed(_prep_fold)(X, y, tr, va) for tr, va in folds)
-        scores = Parallel()(delayed(_fit_chain)(prepared[f], ch, scoring, max_iter, engine, float32) for f, ch in tasks)
-    by = {(f, p, C): s for (f, ch), ss in zip(tasks, scores) for (p, C), s in zip(ch, ss)}
-    rows = []
-    for c in cands:
-        fs = [by[(f, key(c), c['C'])] for f in range(len(folds))]
-        rows.append({**c, 'mean_test_score': float(np.mean([s for s, _ in fs])), 'std_test_score': float(np.std([s for s, _ in fs])),
-                     **{f'split{f}_test_score': s for f, (s, _) in enumerate(fs)}, 'fitted_with': key(c)[2],
-                     'mean_n_iter': float(np.mean([n for _, n in fs]))})
-    res = pd.DataFrame(rows)
-    best = int(np.argmax(res['mean_test_score'].to_numpy()))  # first of equal maxima, like GridSearchCV
-    bp = {k: cands[best][k] for k in ('penalty', 'C', 'fit_intercept', 'solver', 'l1_ratio')}
-    est = audio_pipeline(**bp, max_iter=max_iter).fit(X, y) if refit else None
+        if mode == 'halving': return _halving_search(X, y, folds, cands, pruned, scoring, jobs, refit, t0)
+        res = _score_candidates(X, y, folds, cands, scoring, jobs, backend, solver_of, max_iter)
+        best = int(np.argmax(res['mean_test_score'].to_numpy()))  # first of equal maxima, like GridSearchCV
+        c = cands[best]
+        bp = dict(penalty=c['penalty'], C=c['C'], fit_intercept=c['fit_intercept'], solver=solver_of(c), l1_ratio=c['l1_ratio'])
+        est = audio_pipeline(**bp, max_iter=max_iter).fit(X, y) if refit else None
     return SearchResult(bp, float(res['mean_test_score'].iloc[best]), res, time.perf_counter() - t0, est, pruned)
 
+# %% ../nbs/03_audio_model.ipynb #0d8ee1f4
 def _halving_search(X, y, folds, cands, pruned, scoring, jobs, refit, t0):
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingGridSearchCV
-    hs = HalvingGridSearchCV(audio_pipeline(), gridsearch_param_grid(cands), cv=folds, scoring=scoring, n_jobs=jobs,
+    hs = HalvingGridSearchCV(audio_pipeline(solver='lbfgs'), gridsearch_param_grid(cands), cv=folds, scoring=scoring, n_jobs=jobs,
                              factor=3, random_state=SEED, refit=refit).fit(X, y)
-    bp = _from_sklearn_params(hs.best_params_)
-    res = pd.DataFrame(hs.cv_results_)
-    return SearchResult(bp, float(hs.best_score_), res, time.perf_counter() - t0, hs.best_estimator_ if refit else None, pruned)
+    return SearchResult(_from_sklearn_params(hs.best_params_), float(hs.best_score_), pd.DataFrame(hs.cv_results_),
+                        time.perf_counter() - t0, hs.best_estimator_ if refit else None, pruned)
 
 def _from_sklearn_params(p):
     r = p['clf__l1_ratio']
@@ -358,14 +243,13 @@ def _from_sklearn_params(p):
                 l1_ratio=None if pen != 'elasticnet' else float(r))
 
 def plain_grid_search(X, y, folds, grid='report', scoring='roc_auc_ovr', jobs=1, max_iter=MAX_ITER)->SearchResult:
-    "The same grid with plain `GridSearchCV` (the yardstick for `search_audio_model`)."
+    "The same grid with plain `GridSearchCV` over `LogisticRegression` (the yardstick for `search_audio_model`)."
     from sklearn.model_selection import GridSearchCV
-    from sklearn.exceptions import ConvergenceWarning
     cands, pruned = expand_grid(grid)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore', ConvergenceWarning)
-        gs = GridSearchCV(audio_pipeline(max_iter=max_iter), gridsearch_param_grid(cands), cv=folds, scoring=scoring,
+        warnings.simplefilter('ignore', ConvergenceWarning)  # saga's capped fits are part of what GridSearchCV ranks; kept out of the output
+        gs = GridSearchCV(audio_pipeline(solver='lbfgs', max_iter=max_iter), gridsearch_param_grid(cands), cv=folds, scoring=scoring,
                           n_jobs=jobs, refit=False).fit(np.asarray(X, float), np.asarray(y))
     return SearchResult(_from_sklearn_params(gs.best_params_), float(gs.best_score_), pd.DataFrame(gs.cv_results_),
                         time.perf_counter() - t0, None, pruned)
@@ -395,6 +279,7 @@ def classification_metrics(y_true:np.ndarray, # true labels
                 auc_ovr_macro=roc_auc_score(Y, proba[:, present], average='macro'),
                 auc_ovr_micro=roc_auc_score(Y, proba[:, present], average='micro'))
 
+# %% ../nbs/03_audio_model.ipynb #75ee7abd
 @dataclass
 class AudioEvaluation:
     "Out-of-fold predictions and metrics of one configuration."
@@ -404,8 +289,16 @@ class AudioEvaluation:
     rows: np.ndarray       # their positions in the frame
     train_proba: list      # per fold: (train labels, train probabilities) for train ROC curves
 
+def _fold_predictions(X, y, params, labels, tr, va):
+    "Fit `audio_pipeline(**params)` on a training fold; probabilities of the validation and training rows, columns in `labels` order."
+    m = audio_pipeline(**params).fit(X[tr], y[tr])
+    idx = [list(m.classes_).index(l) if l in m.classes_ else None for l in labels]
+    full = lambda P: np.column_stack([P[:, i] if i is not None else np.zeros(len(P)) for i in idx])
+    return full(m.predict_proba(X[va])), full(m.predict_proba(X[tr]))
+
+# %% ../nbs/03_audio_model.ipynb #5685a3d7
 def evaluate_audio_model(frame:pd.DataFrame, # feature table
-                         params:dict,        # pipeline parameters (e.g. `SearchResult.best_params`)
+                         params:dict,        # `audio_pipeline` parameters (e.g. `SearchResult.best_params`)
                          folds:list,         # from `make_folds`
                          split:str='speaker', # name of the split, recorded in the report
                          jobs:int=1,         # parallel folds
@@ -413,22 +306,14 @@ def evaluate_audio_model(frame:pd.DataFrame, # feature table
     "Cross-validated metrics of one configuration, with spread over folds, confusion matrix and per-class/per-dataset results."
     from joblib import Parallel, delayed
     from sklearn.metrics import confusion_matrix, recall_score
+    from threadpoolctl import threadpool_limits
     X, y = frame[FEATURE_NAMES].to_numpy(float), frame['emotion'].to_numpy()
     labels = sorted(set(y))
-    def run(tr, va):
-        from sklearn.exceptions import ConvergenceWarning
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', ConvergenceWarning)
-            m = audio_pipeline(**params).fit(X[tr], y[tr])
-        idx = [list(m.classes_).index(l) if l in m.classes_ else None for l in labels]
-        full = lambda P: np.column_stack([P[:, i] if i is not None else np.zeros(len(P)) for i in idx])
-        return full(m.predict_proba(X[va])), full(m.predict_proba(X[tr]))
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(1): outs = Parallel(n_jobs=jobs)(delayed(run)(tr, va) for tr, va in folds)
+    with threadpool_limits(1): outs = Parallel(n_jobs=jobs)(delayed(_fold_predictions)(X, y, params, labels, tr, va) for tr, va in folds)
     per_fold = [classification_metrics(y[va], p, labels) for (_, va), (p, _) in zip(folds, outs)]
     rows = np.concatenate([va for _, va in folds]); proba = np.vstack([p for p, _ in outs]); yt = y[rows]
     pred = np.asarray(labels)[proba.argmax(1)]
-    ds = frame['dataset'].to_numpy()[rows]
+    ds, aug = frame['dataset'].to_numpy()[rows], frame.get('augment', pd.Series(['none'] * len(frame)))
     report = {m: float(np.mean([f[m] for f in per_fold])) for m in METRICS}
     report.update(std={m: float(np.std([f[m] for f in per_fold])) for m in METRICS}, per_fold=per_fold,
                   pooled=classification_metrics(yt, proba, labels), labels=labels,
@@ -437,10 +322,11 @@ def evaluate_audio_model(frame:pd.DataFrame, # feature table
                   per_dataset={d: float(np.mean(pred[ds == d] == yt[ds == d])) for d in sorted(set(ds))},
                   split=split, folds=len(folds), params=params,
                   data=dict(synthetic=bool(frame['synthetic'].all()), kind='synthetic' if frame['synthetic'].all() else 'real',
-                            rows=int(len(frame)), clips=int((frame.get('augment', pd.Series(['none']*len(frame))) == 'none').sum()),
+                            rows=int(len(frame)), clips=int((aug == 'none').sum()),
                             speakers=int(len(set(speaker_groups(frame)))), datasets=sorted(set(frame['dataset']))))
     return AudioEvaluation(report, proba, yt, rows, [(y[tr], tp) for (tr, _), (_, tp) in zip(folds, outs)])
 
+# %% ../nbs/03_audio_model.ipynb #f9bea79f
 def metrics_table(*evals:AudioEvaluation)->pd.DataFrame:
     "Mean ± std over folds of each metric, one column per evaluation (named by data and split)."
     cols = {}
@@ -521,6 +407,9 @@ def train_audio_model(frame:pd.DataFrame, # feature table (from `extract_feature
               'search_score': dict(name='roc_auc_ovr', value=s.best_score), 'grid': grid if isinstance(grid, str) else 'custom'}
     return s.best_estimator, report
 
+# %% ../nbs/03_audio_model.ipynb #7fd0aa82
+TRUSTED_AUDIO_TYPES = ('emotion_nbdev.prox.ProxLogisticRegression',)  # the one type of ours an audio model holds
+
 def save_audio_model(model:Pipeline, # fitted pipeline from `train_audio_model`
                      path:str|Path,  # the .skops file
                      report:dict,    # its report
@@ -533,11 +422,12 @@ def save_audio_model(model:Pipeline, # fitted pipeline from `train_audio_model`
 
 def load_audio_model(path:str|Path)->tuple[Pipeline, dict]:
     "Load an audio model saved by `save_audio_model`; refuses foreign, tampered or untrusted files and other feature layouts."
-    model, meta = load_skops(path, AUDIO_MODEL_FORMAT)
+    model, meta = load_skops(path, AUDIO_MODEL_FORMAT, trusted=TRUSTED_AUDIO_TYPES)
     if meta.get('feature_version') != FEATURE_VERSION:
         raise UntrustedModelError(f"{path}: features {meta.get('feature_version')} differ from this package's {FEATURE_VERSION}; retrain")
     return model, meta
 
+# %% ../nbs/03_audio_model.ipynb #dd44b4d8
 def predict_emotion(path_or_array, # an audio file, or a mono signal
                     model:Pipeline, # a fitted audio pipeline
                     sr:int|None=None, # sample rate of an array (required then)
