@@ -9,6 +9,7 @@ from conftest import require_tool
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT/'nbs'
 SHOTS = ROOT/'artifacts'/'screenshots'
+SMART_QUOTES = str.maketrans({'\u2018': "'", '\u2019': "'", '\u201c': '"', '\u201d': '"'})
 
 def sidebar_notebooks():
     def walk(items):
@@ -66,10 +67,33 @@ def test_every_chapter_renders(site, page, nb):
         page.locator('#quarto-sidebar a, nav.sidebar a').filter(has_text=re.compile(rf'^\s*{re.escape(title)}\s*$')).first.click()
     page.wait_for_load_state('networkidle')
     assert page.locator('h1').first.inner_text().strip() == title
-    body = ' '.join(page.locator('main').first.inner_text().split())
+    body = ' '.join(page.locator('main').first.inner_text().split()).translate(SMART_QUOTES)  # the renderer curls quotes
     assert sentence in body, f'{nb}: prose not shown: {sentence!r}'
     imgs = page.locator('main img')
     loaded = page.evaluate("() => [...document.querySelectorAll('main img')].filter(i => i.complete && i.naturalWidth > 0).length")
     assert loaded >= figures and (figures == 0 or imgs.count() >= 1), f'{nb}: {loaded} figures shown, {figures} in the notebook'
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS/f'docs-{Path(nb).stem}.png'), full_page=False)
+
+def test_build_uses_public_nbdev_only():
+    "An nbdev upgrade may rename private helpers at will: the build imports and calls none of them."
+    import ast
+    tree = ast.parse((ROOT/'tools'/'build_docs.py').read_text())
+    nbdev_names = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or '').startswith('nbdev') for a in n.names}
+    assert nbdev_names and not [n for n in nbdev_names if n.startswith('_')], nbdev_names
+    private = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr.startswith('_') and not n.attr.startswith('__')]
+    assert private == [], private
+    assert 'nbdev.quarto as' not in (ROOT/'tools'/'build_docs.py').read_text()
+
+def test_quarto_nav_fix(tmp_path):
+    "What nbdev-docs does to a Quarto site after rendering, done by the build: index.html links to .md pages survive."
+    sys.path.insert(0, str(ROOT/'tools'))
+    from build_docs import fix_quarto_nav, NAV_BUG
+    js = tmp_path/'site_libs'/'quarto-nav'/'quarto-nav.js'
+    assert not fix_quarto_nav(tmp_path)  # a smalldocs site has no quarto-nav.js
+    js.parent.mkdir(parents=True)
+    js.write_text(f'const clean = href{NAV_BUG};')
+    assert fix_quarto_nav(tmp_path) and not fix_quarto_nav(tmp_path)
+    fixed = re.search(r'replace\(/(.+)/, "/"\)', js.read_text()).group(1).replace('\\/', '/').replace('\\.', '.')
+    assert re.sub(fixed, '/', 'a/index.html') == 'a/' and re.sub(fixed, '/', 'a/index.html.md') == 'a/index.html.md'
+    assert re.sub(fixed, '/', 'a/index.html#top') == 'a/#top'
