@@ -6,22 +6,23 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/app.html.md"""
 
 # %% ../nbs/08_app.ipynb #4ddfb023
 from __future__ import annotations
-import asyncio, io, os, re, tempfile, threading, time
+import asyncio, io, json, os, re, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 import numpy as np
+import pandas as pd
 from . import __version__
 from .core import EMOTIONS, cache_dir
 
 # %% auto #0
-__all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'FACE_MODELS', 'ERRORS', 'SALIENCY_CHOICES',
-           'models_dir', 'train_demo_models', 'DemoModels', 'load_demo_models', 'model_cards', 'Limits', 'RequestError',
-           'user_message', 'analyse_audio', 'analyse_face', 'saliency_image', 'draw_faces', 'audio_figure',
-           'AudioResult', 'ModelAnswer', 'FaceResult', 'FacesResult', 'Health', 'ErrorMessage', 'UploadLimit', 'Gate',
-           'create_api', 'demo_examples', 'data_banner', 'build_ui', 'create_app', 'BackgroundServer', 'share_link',
-           'warm_up', 'serve', 'load_test']
+__all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'SYNTHETIC_SOURCE', 'FACE_MODELS', 'ERRORS',
+           'SALIENCY_CHOICES', 'models_dir', 'TrainingData', 'train_demo_models', 'DemoModels', 'load_demo_models',
+           'model_cards', 'Limits', 'RequestError', 'user_message', 'analyse_audio', 'analyse_face', 'saliency_image',
+           'draw_faces', 'audio_figure', 'AudioResult', 'ModelAnswer', 'FaceResult', 'FacesResult', 'Health',
+           'ErrorMessage', 'UploadLimit', 'Gate', 'create_api', 'demo_examples', 'data_banner', 'build_ui',
+           'create_app', 'BackgroundServer', 'share_link', 'warm_up', 'serve', 'load_test']
 
 # %% ../nbs/08_app.ipynb #6e1ca3ad
 MODELS_ENV_VAR = 'EMOTION_MODELS_DIR'
@@ -34,30 +35,81 @@ def models_dir(path:str|Path|None=None, # explicit folder; wins over `$EMOTION_M
     if os.environ.get(MODELS_ENV_VAR): return Path(os.environ[MODELS_ENV_VAR]).expanduser()
     return cache_dir()/'models'
 
-# %% ../nbs/08_app.ipynb #e8ad740e
+# %% ../nbs/08_app.ipynb #14bf7d65
 DEMO_CNN_SIZE, DEMO_CNN_EPOCHS = 48, 30  # the improved CNN on 48x48 synthetic faces: a minute of CPU
+SYNTHETIC_SOURCE = 'embedded synthetic data'
 
-def _train_audio(path, progress):
-    from emotion_nbdev.audio_data import load_synthetic_speech
+@dataclass
+class TrainingData:
+    "What the demo's models learn from: dataset folders and files, or the embedded synthetic data when none are given."
+    audio: list = field(default_factory=list) # speech dataset roots (CREMA-D, TESS, SAVEE, RAVDESS; detected per root)
+    faces: list = field(default_factory=list) # landmark CSVs, CK+ roots, fer2013.csv files or folder-per-class image trees
+    jobs: int = 1                             # parallel workers for features and the search
+    def __post_init__(self):
+        for p in [*self.audio, *self.faces]:
+            if not Path(p).expanduser().exists(): raise FileNotFoundError(f'training data {p} does not exist')
+    def face_kind(self, p)->str:
+        "'landmarks', 'ck+', 'fer2013' or 'folders': what a --face-data path holds."
+        p = Path(p).expanduser()
+        if p.is_dir(): return 'ck+' if (p/'Emotion').is_dir() and (p/'Landmarks').is_dir() else 'folders'
+        if p.suffix.lower() != '.csv': raise ValueError(f'{p}: face data must be a landmark CSV, fer2013.csv, a CK+ folder or a folder per emotion')
+        return 'fer2013' if 'pixels' in p.open().readline().split(',') else 'landmarks'
+    def sources(self, kind:str)->list:
+        "What the model `kind` learns from: resolved paths, or the embedded synthetic data."
+        paths = self.audio if kind == 'audio' else [p for p in self.faces if (self.face_kind(p) in ('fer2013', 'folders')) == (kind == 'cnn')]
+        return sorted(str(Path(p).expanduser().resolve()) for p in paths) or [SYNTHETIC_SOURCE]
+
+# %% ../nbs/08_app.ipynb #4bd77e8d
+def _folds(groups, what):
+    n = len(set(groups))
+    if n < 2: raise ValueError(f'grouped evaluation needs at least 2 {what}s; the data has {n}')
+    return min(5, n)
+
+def _train_audio(path, progress, data, log):
+    from emotion_nbdev.audio_data import load_synthetic_speech, index_audio
     from emotion_nbdev.features import extract_features
-    from emotion_nbdev.audio_model import train_audio_model, save_audio_model
-    table = extract_features(load_synthetic_speech().manifest, progress=progress)
-    model, report = train_audio_model(table.frame, grid='report', cv='speaker', folds=5, jobs=min(2, os.cpu_count() or 1))
+    from emotion_nbdev.audio_model import train_audio_model, save_audio_model, speaker_groups
+    if data.audio:
+        found = index_audio(data.audio)
+        log(f"      indexed {len(found.manifest)} clips of {', '.join(sorted(set(found.manifest['dataset'])))}; {found.skipped}")
+        manifest = found.manifest
+    else: manifest = load_synthetic_speech().manifest
+    table = extract_features(manifest, progress=progress, jobs=data.jobs)
+    if len(table.skipped): log(f'      features: {table.skipped}')
+    model, report = train_audio_model(table.frame, grid='report', cv='speaker', folds=_folds(speaker_groups(table.frame), 'speaker'), jobs=data.jobs)
     save_audio_model(model, path, report)
 
-def _train_landmarks(path, progress):
-    from emotion_nbdev.face_data import load_synthetic_faces
+def _landmark_table(data, log):
+    from emotion_nbdev.face_data import load_synthetic_faces, read_landmark_csv, load_ck_plus, landmarks_from_images
+    tables = []
+    for p in data.faces:
+        kind = data.face_kind(p)
+        if kind == 'landmarks': tables.append(read_landmark_csv(p))
+        elif kind == 'ck+': t, skipped = load_ck_plus(p); tables.append(t); log(f'      {p}: {skipped}')
+        elif kind == 'folders': res = landmarks_from_images(p, progress=False); tables.append(res.table[res.table['target'] >= 0]); log(f'      {p}: {res.skipped}')
+    if not tables: return load_synthetic_faces()
+    table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    table.attrs['synthetic'] = False
+    return table
+
+def _train_landmarks(path, progress, data, log):
     from emotion_nbdev.face_models import train_landmark_model, save_landmark_model
-    model, report = train_landmark_model(load_synthetic_faces())
+    table = _landmark_table(data, log)
+    model, report = train_landmark_model(table, n_splits=_folds(table['subject'], 'subject'))
     save_landmark_model(model, path, report)
 
-def _train_cnn(path, progress):
-    from emotion_nbdev.cnn import synthetic_face_images, train_cnn, save_cnn
-    faces = synthetic_face_images(size=DEMO_CNN_SIZE, progress=progress)
+def _train_cnn(path, progress, data, log):
+    from emotion_nbdev.cnn import synthetic_face_images, load_face_folders, load_fer2013_images, train_cnn, save_cnn
+    mine = [p for p in data.faces if data.face_kind(p) in ('fer2013', 'folders')]
+    if len(mine) > 1: raise ValueError(f"the CNN trains on one image set; got {', '.join(map(str, mine))}")
+    if not mine: faces = synthetic_face_images(size=DEMO_CNN_SIZE, progress=progress)
+    elif data.face_kind(mine[0]) == 'fer2013': faces = load_fer2013_images(mine[0], size=DEMO_CNN_SIZE, progress=progress)
+    else: faces = load_face_folders(mine[0], size=DEMO_CNN_SIZE, crop=True, progress=progress)
     save_cnn(train_cnn(faces, 'improved', epochs=DEMO_CNN_EPOCHS, progress=progress), path)
 
 _TRAINERS = {'audio': _train_audio, 'landmarks': _train_landmarks, 'cnn': _train_cnn}
 
+# %% ../nbs/08_app.ipynb #8fd0df50
 def _loads(kind, path):
     try: _LOADERS[kind](path); return True
     except Exception: return False
@@ -66,19 +118,27 @@ def train_demo_models(path:str|Path|None=None, # models folder (see `models_dir`
                       retrain:bool=False,      # train every model again even if it exists
                       progress:bool=True,      # progress bars while training
                       log=print,               # where the step messages go
-                     )->dict: # kind -> {'file', 'trained' (bool), 'seconds'}
-    "Train each missing (or unloadable) demo model on the embedded synthetic data and save it; report what was done."
+                      data:TrainingData|None=None, # the reader's datasets; None: the embedded synthetic data
+                     )->dict: # kind -> {'file', 'trained' (bool), 'seconds', 'sources'}
+    "Train each missing, unloadable or differently-sourced demo model and save it; report what was done."
+    data = data or TrainingData()
     out = models_dir(path); out.mkdir(parents=True, exist_ok=True)
+    record = out/'sources.json'
+    known = json.loads(record.read_text()) if record.exists() else {}
     done = {}
     for i, (kind, train) in enumerate(_TRAINERS.items(), 1):
-        f = out/MODEL_FILES[kind]
-        if f.exists() and not retrain and _loads(kind, f):
-            done[kind] = dict(file=str(f), trained=False, seconds=0.0); continue
-        if f.exists() and not retrain: log(f'[{i}/3] {f} does not load with this version of emotion_nbdev: retraining it')
-        log(f'[{i}/3] training the {kind} model on the embedded SYNTHETIC data -> {f}')
+        f, want = out/MODEL_FILES[kind], data.sources(kind)
+        had = known.get(kind, [SYNTHETIC_SOURCE])
+        if f.exists() and not retrain and had == want and _loads(kind, f):
+            done[kind] = dict(file=str(f), trained=False, seconds=0.0, sources=want); continue
+        if f.exists() and not retrain:
+            log(f'[{i}/3] {f} was trained on {", ".join(had)}; asked for {", ".join(want)}: retraining it' if had != want else
+                f'[{i}/3] {f} does not load with this version of emotion_nbdev: retraining it')
+        log(f"[{i}/3] training the {kind} model on {'the embedded SYNTHETIC data' if want == [SYNTHETIC_SOURCE] else ', '.join(want)} -> {f}")
         t0 = time.perf_counter()
-        train(f, progress)
-        done[kind] = dict(file=str(f), trained=True, seconds=round(time.perf_counter() - t0, 1))
+        train(f, progress, data, log)
+        known[kind] = want; record.write_text(json.dumps(known, indent=1))
+        done[kind] = dict(file=str(f), trained=True, seconds=round(time.perf_counter() - t0, 1), sources=want)
         log(f'[{i}/3] {kind} model ready in {done[kind]["seconds"]} s')
     return done
 
@@ -606,11 +666,12 @@ def serve(host:str='127.0.0.1', # interface to listen on (0.0.0.0 in Docker)
           share:bool=False,      # also ask Gradio for a public link (needs internet)
           limits:Limits=Limits(),
           log=partial(print, flush=True), # where the messages go
+          data:TrainingData|None=None, # the reader's datasets to train on (see `train_demo_models`); None: embedded data
          ):
-    "Train missing models on the embedded data, then serve the API and the UI until interrupted."
+    "Train missing models (on the embedded data, or on `data`), then serve the API and the UI until interrupted."
     os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
     folder = models_dir(models)
-    train_demo_models(folder, log=log)
+    train_demo_models(folder, log=log, data=data)
     m = load_demo_models(folder)
     log(f'{m}; warm-up took {warm_up(m):.1f} s')
     if any(m.synthetic.values()): log('NOTE: models trained on SYNTHETIC data: the demo shows the plumbing, not real-world accuracy.')

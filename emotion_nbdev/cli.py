@@ -358,6 +358,16 @@ def _limits(args):
     return Limits(max_upload_mb=args.max_upload_mb, max_audio_seconds=args.max_audio_seconds, max_image_pixels=args.max_image_pixels,
                   timeout_s=args.timeout, workers=args.workers, queue_size=args.queue)
 
+def _training_data(args):
+    "The datasets named by --audio-data/--face-data (or $EMOTION_DATA_DIR for speech); None: the embedded data."
+    from emotion_nbdev.app import TrainingData
+    from emotion_nbdev.core import DATA_ENV_VAR
+    audio = args.audio_data or [p for p in os.environ.get(DATA_ENV_VAR, '').split(os.pathsep) if p]
+    if args.jobs < 1: raise CliError('--jobs must be at least 1')
+    if not audio and not args.face_data: return None
+    try: return TrainingData(audio=audio, faces=args.face_data or [], jobs=args.jobs)
+    except FileNotFoundError as e: raise CliError(str(e)) from None
+
 def cmd_serve(args:argparse.Namespace, # parsed `serve` options
              )->int: # exit status
     "Train missing demo models on the embedded data, then serve the Gradio demo at / and the REST API under /api."
@@ -365,14 +375,15 @@ def cmd_serve(args:argparse.Namespace, # parsed `serve` options
     limits = _limits(args)
     if not 0 < args.port < 65536: raise CliError(f'--port {args.port} is not a TCP port')
     from emotion_nbdev.app import serve
-    serve(args.host, args.port, args.models, share=args.share, limits=limits)
+    serve(args.host, args.port, args.models, share=args.share, limits=limits, data=_training_data(args))
     return 0
 
 def cmd_demo_models(args:argparse.Namespace, # parsed `demo-models` options
                    )->int: # exit status
-    "Train the demo's models on the embedded synthetic data when missing, and print their cards."
+    "Train the demo's models (on the embedded data, or on --audio-data/--face-data) when missing, and print their cards."
     from emotion_nbdev.app import train_demo_models, load_demo_models, model_cards
-    done = train_demo_models(args.models, retrain=args.retrain, progress=not args.quiet)
+    try: done = train_demo_models(args.models, retrain=args.retrain, progress=not args.quiet, data=_training_data(args))
+    except ValueError as e: raise CliError(str(e)) from None
     cards = model_cards(load_demo_models(args.models))
     for kind, c in cards.items():
         metrics = ', '.join(f'{m} {v:.3f}' for m, v in c['metrics'].items() if v is not None)
@@ -382,7 +393,8 @@ def cmd_demo_models(args:argparse.Namespace, # parsed `demo-models` options
             print(f"{kind:9s} {c['file']} (packaged, pretrained): {c['data']} data ({src}): {metrics} ({c['metrics_source']})"); continue
         how = f"trained in {done[kind]['seconds']} s" if done[kind]['trained'] else 'already there'
         print(f"{kind:9s} {done[kind]['file']} ({how}): {c['data']} data, {c['split']}: {metrics}")
-    if any(c['data'] == 'synthetic' for c in cards.values()): print('NOTE: trained on SYNTHETIC data: these numbers say nothing about real speech or faces.')
+    synthetic = [k for k, c in cards.items() if c['data'] == 'synthetic']
+    if synthetic: print(f"NOTE: {', '.join(synthetic)} trained on SYNTHETIC data: their numbers say nothing about real speech or faces.")
     return 0
 
 def add_serve_commands(sub, # the sub-parsers of `build_parser`
@@ -405,7 +417,11 @@ def add_serve_commands(sub, # the sub-parsers of `build_parser`
                                     'and print what data each was trained on, its split and its held-out metrics.')
     dm.add_argument('--retrain', action='store_true', help='train every model again')
     dm.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
-    for p in (sv, dm): p.add_argument('--models', metavar='DIR', help='models folder (default: $EMOTION_MODELS_DIR or the cache)')
+    for p in (sv, dm):
+        p.add_argument('--models', metavar='DIR', help='models folder (default: $EMOTION_MODELS_DIR or the cache)')
+        p.add_argument('--audio-data', nargs='+', metavar='ROOT', help='train the audio model on these speech datasets (CREMA-D, TESS, SAVEE, RAVDESS; detected per folder; default: $EMOTION_DATA_DIR, else the embedded synthetic speech)')
+        p.add_argument('--face-data', nargs='+', metavar='PATH', help='train the face models on these: landmark CSVs or CK+ folders (landmark model), fer2013.csv or a folder per emotion (CNN; a folder also gives landmarks)')
+        p.add_argument('--jobs', type=int, default=1, metavar='N', help='parallel workers for features and the search (default: 1)')
     sv.set_defaults(func=cmd_serve)
     dm.set_defaults(func=cmd_demo_models)
 
