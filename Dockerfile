@@ -1,6 +1,7 @@
 # emotion_nbdev demo image. Its steps are the README's tested path: the same Makefile creates the venv and
-# installs the pinned package (`make models` = install + train the demo models on the embedded synthetic data,
-# at build time), and the container runs `make demo` (= `emotion-nbdev serve`) on every interface.
+# installs the runtime set only (`make models` = `pip install -c constraints.txt -e .`, no dev extras, then train
+# the demo models on the embedded synthetic data, at build time), and the container runs `make demo`
+# (= `emotion-nbdev serve`) on every interface. tests/test_project.py dry-runs these targets.
 FROM python:3.11.7-slim-bookworm
 
 ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 GRADIO_ANALYTICS_ENABLED=False PYTHON=python3

@@ -3,29 +3,39 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 7860
 export GRADIO_ANALYTICS_ENABLED ?= False
+# JupyterLab's news prompt asks to reach the internet on every first start: its plugin is off in this venv
+LAB_OFF := @jupyterlab/apputils-extension:announcements
 
 .PHONY: demo models test docs lab export readme corpus constraints system-deps check-sync nbtest pytest outputs clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml constraints.txt
+# The runtime set (what `make demo` and `make models` and the Docker image need): the package and its dependencies.
+$(RUNTIME): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2]==(3,11) else "emotion_nbdev pins its dependencies for Python 3.11; set PYTHON=python3.11")'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	@# librosa's numba kernels are compiled and cached once here: parallel first compiles can corrupt the cache
 	$(BIN)/python -c "from emotion_nbdev.features import compile_numba_kernels; compile_numba_kernels()"
+	touch $(RUNTIME)
+
+# The dev set on top (what `make test`, docs and notebooks need): notebooks, tests, docs site, browser tests.
+$(STAMP): $(RUNTIME)
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/jupyter labextension disable --level=sys_prefix "$(LAB_OFF)"
 	touch $(STAMP)
 
-demo: $(STAMP) ## set up and serve the demo + API at http://$(HOST):$(PORT)/ (trains the models on the embedded data on first run)
+demo: $(RUNTIME) ## set up and serve the demo + API at http://$(HOST):$(PORT)/ (trains the models on the embedded data on first run)
 	$(BIN)/emotion-nbdev serve --host $(HOST) --port $(PORT)
 
-models: $(STAMP) ## set up and train the demo's models on the embedded data when missing; print their cards
+models: $(RUNTIME) ## set up and train the demo's models on the embedded data when missing; print their cards
 	$(BIN)/emotion-nbdev demo-models --quiet
 
 system-deps: ## install Debian packages the tests need (chromium, espeak-ng, flite) when missing
