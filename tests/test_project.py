@@ -83,6 +83,12 @@ def test_dockerfile_runs_the_tested_path():
         assert not [a for i in pip_installs(cmds) for a in i if '[' in a], argv  # no extras anywhere
         assert not [c for c in cmds if Path(c[0]).name in ('jupyter', 'playwright', 'nbdev-test', 'nbdev-export')], argv
     assert ['.venv/bin/emotion-nbdev', 'demo-models', '--quiet'] in dry_run(runs[0])
+    # the build context (.dockerignore: everything out, then what the install reads back in) holds the runtime install's inputs
+    ignore = [l.strip() for l in (ROOT/'.dockerignore').read_text().splitlines() if l.strip() and not l.startswith('#')]
+    context = {l[1:] for l in ignore if l.startswith('!')}
+    project = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']
+    assert ignore[0] == '*' and {'Makefile', 'constraints.txt', 'pyproject.toml', project['readme'], 'emotion_nbdev'} <= context, context
+    assert not context & {'nbs', 'tests', 'tools', '.venv', 'bench'}, context
     assert ['.venv/bin/emotion-nbdev', 'serve', '--host', '0.0.0.0', '--port', '7860'] in dry_run(cmd)
     # the same parser sees the dev set where it is installed: the split is real
     assert ['-e', '.[dev]'] in pip_installs(dry_run(['make', 'test']))
