@@ -1,0 +1,148 @@
+"Calibration and novelty flag (`emotion_nbdev.trust`) on the embedded synthetic data: measured numbers, the flag on foreign input, persistence, determinism."
+import os
+os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
+import numpy as np
+import pytest
+from emotion_nbdev.core import UntrustedModelError, save_skops
+from emotion_nbdev.trust import (ALSA_SOUNDS, CALIBRATION_METHODS, NOVELTY_METHODS, apply_calibration, audio_probes, audio_trust,
+                                 alsa_voice_features, conformal_threshold, expected_calibration_error, feature_step, grouped_splits,
+                                 landmark_probes, landmark_trust, load_trust, oof_novelty, ovr_calibration, reliability_table,
+                                 save_trust, temperature_scale, trust_path)
+
+
+@pytest.fixture(scope='module')
+def audio():
+    from emotion_nbdev.audio_data import load_synthetic_speech
+    from emotion_nbdev.features import extract_features
+    from emotion_nbdev.audio_model import train_audio_model
+    frame = extract_features(load_synthetic_speech().manifest, progress=False).frame
+    model, _ = train_audio_model(frame, grid='report', cv='speaker', folds=5)  # as the demo trains it
+    return frame, model, audio_trust(frame, model)
+
+
+@pytest.fixture(scope='module')
+def faces():
+    from emotion_nbdev.face_data import load_synthetic_faces
+    from emotion_nbdev.face_models import train_landmark_model
+    table = load_synthetic_faces()
+    model, _ = train_landmark_model(table)
+    return table, model, landmark_trust(table, model)
+
+
+def test_ece_equals_hand_computation():
+    y = np.array(['a', 'b', 'a', 'a'])
+    p = np.array([[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.4, 0.6]])
+    # bins: 0.9 right (gap 0.1), 0.8 wrong (gap 0.8), two at 0.6 with one right (gap 0.1, weight 2)
+    assert expected_calibration_error(y, p, ['a', 'b']) == pytest.approx((0.1 + 0.8 + 2*0.1)/4, abs=1e-12)
+    t = reliability_table(y, p, ['a', 'b'])
+    assert t['count'].tolist() == [2, 1, 1] and t['accuracy'].tolist() == [0.5, 0.0, 1.0]
+    # confidence exactly 1.0 falls in the last bin, 0.05 in the first
+    assert expected_calibration_error(['a', 'b'], np.array([[1.0, 0.0], [0.95, 0.05]]), ['a', 'b']) == pytest.approx(abs(0.5 - 0.975))
+    assert expected_calibration_error(['a'], np.array([[0.5, 0.5]]), ['a', 'b'], n_bins=2) == pytest.approx(0.5)
+
+
+def test_calibration_improves_landmark_model(faces):
+    r = faces[2].report
+    assert r['calibration_method'] != 'none'
+    assert r['log_loss'] < r['log_loss_before'] and r['ece'] < r['ece_before']
+    assert r['ece'] <= 0.05  # the goal, reached on held-out subjects
+    rows = {row['method']: row for row in r['calibration_table']}
+    assert set(rows) == set(CALIBRATION_METHODS)
+    assert rows[r['calibration_method']]['log_loss'] == min(row['log_loss'] for row in rows.values())
+
+
+def test_calibration_improves_audio_log_loss(audio):
+    r = audio[2].report
+    assert r['calibration_method'] != 'none'
+    assert r['log_loss'] < r['log_loss_before']  # nested, speaker-grouped
+    # the 0.05 ECE goal is not reached for audio; the report keeps the number and the noise floor of 210 clips
+    assert r['ece'] > 0.05 and 0.0 < r['ece_noise_floor']['mean'] < r['ece_noise_floor']['p95']
+
+
+def test_assess_applies_the_calibration(faces):
+    table, model, trust = faces
+    from emotion_nbdev.face_models import landmark_xy
+    X = landmark_xy(table)[0][:20]
+    P = np.array([list(a['probabilities'].values()) for a in trust.assess(model, X)])
+    assert trust.calibration['method'] == 'temperature' and abs(trust.calibration['temperature'] - 1) > 0.05
+    np.testing.assert_allclose(P, temperature_scale(model.predict_proba(X), trust.calibration['temperature']), atol=1e-12)
+    assert np.abs(P - model.predict_proba(X)).max() > 1e-3  # not the raw probabilities
+
+
+def test_ovr_calibration_matches_scikit_learn(faces):
+    from emotion_nbdev.face_models import landmark_xy
+    X, y, g = landmark_xy(faces[0])
+    for method in ('sigmoid', 'isotonic'):
+        cal, cc = ovr_calibration(faces[1], X, y, grouped_splits(g), method)
+        np.testing.assert_allclose(apply_calibration(cal, cc.calibrated_classifiers_[0].estimator, X), cc.predict_proba(X), atol=1e-12)
+
+
+@pytest.mark.parametrize('which', ['audio', 'faces'])
+def test_flag_passes_heldout_synthetic_inputs(which, request):
+    data, model, trust = request.getfixturevalue(which)
+    assert trust.report['heldout_pass_rate'] >= 0.95  # nested: threshold set without the held-out speakers/subjects
+    if which == 'audio':
+        from emotion_nbdev.features import FEATURE_NAMES
+        from emotion_nbdev.audio_model import speaker_groups
+        X, g = data[FEATURE_NAMES].to_numpy(float), speaker_groups(data)
+    else:
+        from emotion_nbdev.face_models import landmark_xy
+        X, _, g = landmark_xy(data)
+    scores = oof_novelty(model, X, grouped_splits(g), trust.novelty_method)
+    assert np.mean(scores <= trust.threshold) >= 0.95
+    assert trust.threshold == conformal_threshold(scores, 0.95)
+
+
+@pytest.mark.skipif(not ALSA_SOUNDS.is_dir() or not any(ALSA_SOUNDS.glob('*.wav')),
+                    reason='/usr/share/sounds/alsa (Debian alsa-utils voice prompts) is not installed')
+def test_flag_catches_real_voices(audio):
+    _, model, trust = audio
+    voices = {k: v for k, v in alsa_voice_features().items() if 'Noise' not in k}
+    assert len(voices) >= 8
+    res = trust.assess(model, np.array(list(voices.values())))
+    assert [r['in_distribution'] for r in res] == [False]*len(voices)
+    assert min(r['novelty'] for r in res) > 10*trust.threshold
+
+
+def test_flag_catches_generated_foreign_input(audio, faces):
+    assert not any(r['in_distribution'] for r in audio[2].assess(audio[1], np.array(list(audio_probes(audio[0]).values()))))
+    assert not any(r['in_distribution'] for r in faces[2].assess(faces[1], np.array(list(landmark_probes(faces[0]).values()))))
+
+
+def test_flag_catches_real_face(faces):
+    pytest.importorskip('dlib', reason='dlib finds the landmarks of a photo')
+    from skimage import data
+    from emotion_nbdev.face_data import face_landmarks
+    pts = face_landmarks(data.astronaut())[0]['landmarks'].ravel()
+    assert faces[2].assess(faces[1], pts)[0]['in_distribution'] is False
+
+
+def test_save_load_round_trip(audio, tmp_path):
+    frame, model, trust = audio
+    from emotion_nbdev.features import FEATURE_NAMES
+    X = np.vstack([frame[FEATURE_NAMES].to_numpy(float)[:10], np.array(list(audio_probes(frame).values()))])
+    f = save_trust(trust, trust_path(tmp_path/'audio.skops'), {'model_file': 'audio.skops'})
+    assert f.name == 'audio.trust.skops'
+    loaded, meta = load_trust(f)
+    assert loaded.assess(model, X) == trust.assess(model, X)
+    assert loaded.report == trust.report and meta['model_file'] == 'audio.skops'
+    other = save_skops(trust.detector, tmp_path/'other.skops', 'emotion_nbdev.other/1', {})
+    with pytest.raises(UntrustedModelError, match='not a emotion_nbdev.trust/1'): load_trust(other)
+    with pytest.raises(UntrustedModelError, match='refused to load'):  # a model file holds our own classifier type
+        load_trust(save_skops(model, tmp_path/'model.skops', 'emotion_nbdev.trust/1', {}))
+
+
+def test_two_fits_give_identical_reports(audio, faces):
+    assert landmark_trust(faces[0], faces[1]).report == faces[2].report
+    assert audio_trust(audio[0], audio[1]).report == audio[2].report
+
+
+def test_bad_input_is_named(faces):
+    table, model, trust = faces
+    from emotion_nbdev.face_models import landmark_xy
+    X, y, g = landmark_xy(table)
+    with pytest.raises(ValueError, match='fitted for classes'):
+        trust.assess(type('M', (), {'classes_': np.array(['x', 'y'])})(), X[:1])
+    with pytest.raises(ValueError, match='at least 2'): grouped_splits(np.zeros(5))
+    with pytest.raises(ValueError, match='unknown novelty method'): landmark_trust(table, model, novelty='svm')
+    assert set(NOVELTY_METHODS) == {r['method'] for r in trust.report['novelty_table']}
