@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from .core import EMOTIONS, SEED, save_skops, load_skops, UntrustedModelError
-from .features import FEATURE_NAMES, FEATURE_VERSION, load_audio, clip_features, check_signal, FEATURE_SR
+from .features import DEFAULT_TONNETZ, FEATURE_NAMES, FEATURE_VERSION, load_audio, clip_features, check_signal, FEATURE_SR
 from .prox import ProxLogisticRegression
 
 # %% auto #0
@@ -399,6 +399,8 @@ def train_audio_model(frame:pd.DataFrame, # feature table (from `extract_feature
                       mode:str='paths',    # search mode, see `search_audio_model`
                      )->tuple[Pipeline, dict]: # (fitted pipeline, report)
     "Search, evaluate and refit the audio model; the report has every metric with data, split and spread."
+    kind = frame.attrs.get('tonnetz', DEFAULT_TONNETZ)  # a model is fed the default features at prediction time
+    if kind != DEFAULT_TONNETZ: raise ValueError(f"the feature table has tonnetz={kind!r}; audio models are trained on the default {DEFAULT_TONNETZ!r} features: extract them with tonnetz={DEFAULT_TONNETZ!r}")
     splits = make_folds(frame, cv, folds)
     X, y = frame[FEATURE_NAMES].to_numpy(float), frame['emotion'].to_numpy()
     s = search_audio_model(X, y, splits, grid, jobs=jobs, backend=backend, mode=mode)

@@ -201,3 +201,11 @@ def test_prox_solver_reaches_saga_objective():
         assert it < 5000 and converged
         assert multinomial_objective(Z, Y, W, b, C, l1_ratio) == pytest.approx(
             multinomial_objective(Z, Y, ref.coef_.T, ref.intercept_ if fi else None, C, l1_ratio), abs=1e-7)
+
+def test_train_refuses_features_of_another_tonnetz_kind():
+    "A model is fed the default features when it predicts, so it is never trained on the other kind."
+    import pandas as pd
+    from emotion_nbdev.audio_model import train_audio_model
+    frame = pd.DataFrame({'emotion': ['anger']})
+    frame.attrs['tonnetz'] = 'fast'
+    with pytest.raises(ValueError, match="tonnetz='fast'"): train_audio_model(frame)
