@@ -295,14 +295,14 @@ def plot_novelty(heldout:np.ndarray, # out-of-fold scores of held-out in-distrib
                  title:str,          # say the data, the split and the detector
                  ax=None,
                 ):
-    "Histogram of held-out novelty scores against foreign inputs' scores, on a log scale, with the threshold."
+    "Histogram of held-out novelty scores, a line per foreign input's score, and the threshold, on a log scale."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(7.5, 3.6))
     f = np.array(list(foreign.values()), float)
     lo, hi = min(heldout.min(), f.min() if f.size else np.inf), max(heldout.max(), f.max() if f.size else 0, threshold)
     bins = np.geomspace(lo*0.9, hi*1.1, 40)
     ax.hist(heldout, bins=bins, color='tab:blue', alpha=0.7, label=f'held-out synthetic ({len(heldout)})')
-    if f.size: ax.hist(f, bins=bins, color='tab:red', alpha=0.7, label=f'foreign inputs ({f.size})')
+    if f.size: ax.vlines(f, 0, 0.3*ax.get_ylim()[1], colors='tab:red', lw=2, label=f'foreign inputs ({f.size}), one line each')
     ax.axvline(threshold, c='k', ls='--', label=f'threshold {threshold:.3g}')
     ax.set(xscale='log', xlabel='novelty score (higher = more unusual)', ylabel='inputs', title=title)
     ax.legend(fontsize=8)
