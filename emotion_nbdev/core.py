@@ -6,15 +6,16 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #02714402
 from __future__ import annotations
-import os
+import hashlib, os
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections import Counter
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'EXTRA_EMOTIONS', 'DATA_ENV_VAR', 'CACHE_ENV_VAR', 'SEED', 'SAFE_TYPES', 'UnknownEmotionError',
-           'normalize_emotion', 'package_data_dir', 'data_root', 'cache_dir', 'SkipReport', 'UntrustedModelError',
-           'library_versions', 'save_skops', 'load_skops']
+__all__ = ['EMOTIONS', 'EXTRA_EMOTIONS', 'DATA_ENV_VAR', 'CACHE_ENV_VAR', 'SEED', 'SYSTEM_FILE_NAMES', 'SAFE_TYPES',
+           'UnknownEmotionError', 'normalize_emotion', 'package_data_dir', 'data_root', 'cache_dir', 'SkipReport',
+           'is_hidden_or_system', 'data_tag', 'UntrustedModelError', 'library_versions', 'save_skops', 'load_skops',
+           'file_sha256']
 
 # %% ../nbs/00_core.ipynb #6d234c91
 EMOTIONS = ('anger', 'disgust', 'fear', 'happiness', 'neutral', 'sadness', 'surprise')
@@ -103,6 +104,24 @@ class SkipReport:
         return '\n'.join(lines)
     __repr__ = __str__
 
+# %% ../nbs/00_core.ipynb #1314fcf1
+SYSTEM_FILE_NAMES = frozenset({'.ds_store', 'thumbs.db', 'desktop.ini'})  # OS metadata files, compared in lower case
+
+def is_hidden_or_system(path:str|Path, # a file found under `root`
+                        root:str|Path, # the folder being walked
+                       )->bool:
+    "Files a folder walk skips: names starting with '.', anything under `__MACOSX`, OS metadata files."
+    path = Path(path)
+    return any(s.startswith('.') or s == '__MACOSX' for s in path.relative_to(root).parts) or path.name.lower() in SYSTEM_FILE_NAMES
+
+# %% ../nbs/00_core.ipynb #b9a6eeae
+def data_tag(synthetic, # one flag (bool), or one per row (a Series, array or list of bools)
+            )->str: # 'synthetic data', 'real data' or 'real + synthetic data'
+    "The words a title or card uses for the data behind a result: synthetic, real, or a mix."
+    flags = [bool(s) for s in synthetic] if hasattr(synthetic, '__iter__') else [bool(synthetic)]
+    if all(flags): return 'synthetic data'
+    return 'real + synthetic data' if any(flags) else 'real data'
+
 # %% ../nbs/00_core.ipynb #73d74c19
 import json, platform
 
@@ -111,11 +130,12 @@ class UntrustedModelError(ValueError):
 
 SAFE_TYPES = ('numpy.dtype',)  # plain data that skops 0.16 does not trust by default (fitted estimators hold dtypes)
 
-def library_versions()->dict:
+def library_versions(extra:tuple=(), # more distributions to report when installed, e.g. ('keras', 'tensorflow')
+                    )->dict: # name -> version; packages that are not installed are left out
     "Versions of Python and the libraries a saved model depends on."
     import importlib.metadata as md
     out = {'python': platform.python_version()}
-    for name in ('emotion_nbdev', 'numpy', 'scipy', 'pandas', 'scikit-learn', 'librosa', 'skops'):
+    for name in ('emotion_nbdev', 'numpy', 'scipy', 'pandas', 'scikit-learn', 'librosa', 'skops', *extra):
         try: out[name] = md.version(name)
         except md.PackageNotFoundError: pass
     return out
@@ -150,3 +170,8 @@ def load_skops(path:str|Path,      # a file written by `save_skops`
         found = obj.get('format') if isinstance(obj, dict) else type(obj).__name__
         raise UntrustedModelError(f'{path}: not a {format} model (found {found})')
     return obj['model'], json.loads(obj['metadata'])
+
+def file_sha256(path:str|Path, # any file
+               )->str: # hex digest
+    "SHA-256 of a file's bytes, read in blocks (model files are checked against it when loaded)."
+    with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
