@@ -20,7 +20,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold
 from sklearn.neighbors import LocalOutlierFactor
 from threadpoolctl import threadpool_limits
-from .core import SEED, save_skops, load_skops
+from .core import SEED, SkipReport, save_skops, load_skops
 
 # %% auto #0
 __all__ = ['CALIBRATION_METHODS', 'NOVELTY_METHODS', 'ALSA_SOUNDS', 'TRUST_FORMAT', 'TRUSTED_TRUST_TYPES', 'reliability_table',
@@ -201,7 +201,7 @@ def novelty_detector(method:str='mahalanobis', # one of `NOVELTY_METHODS`
                     ):
     "An unfitted novelty detector."
     if method == 'mahalanobis': return LedoitWolf()
-    if method == 'lof': return LocalOutlierFactor(n_neighbors=20, novelty=True)
+    if method == 'lof': return LocalOutlierFactor(n_neighbors=20, novelty=True, algorithm='brute')  # exact, and no KD-tree in the saved file
     if method == 'iforest': return IsolationForest(n_estimators=200, random_state=seed)
     raise ValueError(f"unknown novelty method {method!r}; use one of {', '.join(NOVELTY_METHODS)}")
 
@@ -253,10 +253,18 @@ def audio_probes(frame:pd.DataFrame, # the feature table (its first clip is trun
               'clip cut to 0.33 s': load_audio(frame['path'].iloc[0])[:int(0.33*FEATURE_SR)]}
     return {k: clip_features(np.asarray(v, np.float32)) for k, v in sounds.items()}
 
-def alsa_voice_features()->dict:
-    "Feature vectors of the alsa-utils prompts (empty if they are not installed)."
+def alsa_voice_features(folder:str|Path=ALSA_SOUNDS, # where the prompts are
+                        skipped:SkipReport|None=None, # collects unreadable files (they are left out)
+                       )->dict: # 'alsa <name>' -> feature vector; empty if the folder is missing
+    "Feature vectors of the alsa-utils voice prompts (and its Noise.wav)."
+    from emotion_nbdev.audio_data import UnreadableAudioError
     from emotion_nbdev.features import clip_features, load_audio
-    return {f'alsa {p.stem}': clip_features(load_audio(p)) for p in sorted(ALSA_SOUNDS.glob('*.wav'))}
+    out = {}
+    for p in sorted(Path(folder).glob('*.wav')):
+        try: out[f'alsa {p.stem}'] = clip_features(load_audio(p))
+        except UnreadableAudioError as e:
+            if skipped is not None: skipped.add(p, str(e))
+    return out
 
 # %% ../nbs/07b_honest_answers.ipynb #4242bbca
 def compare_novelty(model,              # a fitted pipeline (see `feature_step`)
@@ -308,10 +316,10 @@ def plot_novelty(heldout:np.ndarray, # out-of-fold scores of held-out in-distrib
     ax.legend(fontsize=8)
     return ax
 
-# %% ../nbs/07b_honest_answers.ipynb #38bd6aad
+# %% ../nbs/07b_honest_answers.ipynb #b92f441b
 @dataclass
 class Trust:
-    "A model's calibration and novelty flag: how much to believe its probabilities, and whether an input is familiar."
+    "A pipeline's calibration and novelty flag: how much to believe its probabilities, and whether an input is familiar."
     labels: list          # the model's classes, in `model.classes_` order
     calibration: dict     # {'method': ..., and its numbers}, see `apply_calibration`
     novelty_method: str   # one of `NOVELTY_METHODS`
@@ -323,18 +331,22 @@ class Trust:
         if [str(c) for c in model.classes_] != self.labels:
             raise ValueError(f'this Trust was fitted for classes {self.labels}, the model has {[str(c) for c in model.classes_]}')
 
+    def _features(self, model, X):
+        "Rows as the classifier sees them: one pass through the pipeline's feature step, shared by both answers."
+        self._check(model); return feature_step(model).transform(np.atleast_2d(np.asarray(X, float)))
+
     def probabilities(self, model, X:np.ndarray)->np.ndarray:
         "Calibrated probabilities (n, classes), columns in `model.classes_` order."
-        self._check(model); return apply_calibration(self.calibration, model, np.asarray(X, float))
+        return apply_calibration(self.calibration, model[-1], self._features(model, X))
 
     def novelty(self, model, X:np.ndarray)->np.ndarray:
         "Novelty score of each row (higher = more unusual; see `novelty_score`)."
-        self._check(model); return novelty_score(self.detector, feature_step(model).transform(np.asarray(X, float)))
+        return novelty_score(self.detector, self._features(model, X))
 
     def assess(self, model, X:np.ndarray)->list:
         "Per row: `emotion`, calibrated `probabilities` {label: p}, `novelty` score and `in_distribution` (novelty <= threshold)."
-        X = np.atleast_2d(np.asarray(X, float))
-        P, s = self.probabilities(model, X), self.novelty(model, X)
+        Z = self._features(model, X)
+        P, s = apply_calibration(self.calibration, model[-1], Z), novelty_score(self.detector, Z)
         return [dict(emotion=self.labels[int(p.argmax())], probabilities=dict(zip(self.labels, map(float, p))),
                      novelty=float(v), in_distribution=bool(v <= self.threshold)) for p, v in zip(P, s)]
 
@@ -387,11 +399,11 @@ def audio_trust(frame:pd.DataFrame, # the feature table the model was trained on
 
 # %% ../nbs/07b_honest_answers.ipynb #31e4c97a
 TRUST_FORMAT = 'emotion_nbdev.trust/1'
-TRUSTED_TRUST_TYPES = ()  # a Trust holds plain numbers, arrays and a scikit-learn detector: nothing beyond skops' defaults
+TRUSTED_TRUST_TYPES = ('sklearn.tree._tree.Tree',)  # the isolation forest's trees; the other detectors need nothing beyond skops' defaults
 
 def trust_path(model_path:str|Path)->Path:
     "The companion file of a model: `audio.skops` -> `audio.trust.skops`."
-    p = Path(model_path); return p.with_name(p.name.split('.')[0] + '.trust.skops')
+    return Path(model_path).with_suffix('.trust.skops')
 
 def save_trust(trust:Trust,     # from `fit_trust`
                path:str|Path,   # the .trust.skops file (see `trust_path`)

@@ -3,11 +3,11 @@ import os
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 import numpy as np
 import pytest
-from emotion_nbdev.core import UntrustedModelError, save_skops
+from emotion_nbdev.core import SkipReport, UntrustedModelError, save_skops
 from emotion_nbdev.trust import (ALSA_SOUNDS, CALIBRATION_METHODS, NOVELTY_METHODS, apply_calibration, audio_probes, audio_trust,
                                  alsa_voice_features, conformal_threshold, expected_calibration_error, feature_step, grouped_splits,
                                  landmark_probes, landmark_trust, load_trust, oof_novelty, ovr_calibration, reliability_table,
-                                 save_trust, temperature_scale, trust_path)
+                                 novelty_detector, save_trust, temperature_scale, trust_path, Trust)
 
 
 @pytest.fixture(scope='module')
@@ -146,3 +146,21 @@ def test_bad_input_is_named(faces):
     with pytest.raises(ValueError, match='at least 2'): grouped_splits(np.zeros(5))
     with pytest.raises(ValueError, match='unknown novelty method'): landmark_trust(table, model, novelty='svm')
     assert set(NOVELTY_METHODS) == {r['method'] for r in trust.report['novelty_table']}
+
+
+@pytest.mark.parametrize('method', NOVELTY_METHODS)
+def test_every_detector_saves_and_loads(faces, method, tmp_path):
+    table, model, trust = faces
+    from emotion_nbdev.face_models import landmark_xy
+    X = landmark_xy(table)[0]
+    t = Trust(trust.labels, trust.calibration, method, novelty_detector(method).fit(feature_step(model).transform(X)), 1.0)
+    loaded, _ = load_trust(save_trust(t, tmp_path/'faces.trust.skops'))
+    np.testing.assert_array_equal(loaded.novelty(model, X[:50]), t.novelty(model, X[:50]))
+
+
+def test_unreadable_prompt_is_skipped_and_counted(tmp_path):
+    (tmp_path/'broken.wav').write_bytes(b'RIFF0000WAVEnot audio')
+    skipped = SkipReport()
+    assert alsa_voice_features(tmp_path, skipped) == {}
+    assert len(skipped) == 1 and 'broken.wav' in skipped.items[0][0]
+    assert alsa_voice_features(tmp_path/'missing') == {}
