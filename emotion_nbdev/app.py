@@ -18,11 +18,12 @@ from .core import EMOTIONS, cache_dir
 
 # %% auto #0
 __all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'SYNTHETIC_SOURCE', 'FACE_MODELS', 'ERRORS',
-           'SALIENCY_CHOICES', 'models_dir', 'TrainingData', 'train_demo_models', 'DemoModels', 'load_demo_models',
-           'model_cards', 'Limits', 'RequestError', 'user_message', 'analyse_audio', 'analyse_face', 'saliency_image',
-           'draw_faces', 'audio_figure', 'AudioResult', 'ModelAnswer', 'FaceResult', 'FacesResult', 'Health',
-           'ErrorMessage', 'UploadLimit', 'Gate', 'create_api', 'demo_examples', 'data_banner', 'build_ui',
-           'create_app', 'BackgroundServer', 'share_link', 'warm_up', 'serve', 'load_test']
+           'SALIENCY_CHOICES', 'DEMO_CSS', 'models_dir', 'TrainingData', 'train_demo_models', 'DemoModels',
+           'load_demo_models', 'model_cards', 'Limits', 'RequestError', 'user_message', 'analyse_audio',
+           'unfamiliar_note', 'analyse_face', 'saliency_image', 'draw_faces', 'audio_figure', 'AudioResult',
+           'ModelAnswer', 'FaceResult', 'FacesResult', 'Health', 'ErrorMessage', 'UploadLimit', 'Gate', 'create_api',
+           'demo_examples', 'data_banner', 'build_ui', 'create_app', 'BackgroundServer', 'share_link', 'warm_up',
+           'serve', 'load_test']
 
 # %% ../nbs/08_app.ipynb #6e1ca3ad
 MODELS_ENV_VAR = 'EMOTION_MODELS_DIR'
@@ -78,6 +79,16 @@ def _train_audio(path, progress, data, log):
     if len(table.skipped): log(f'      features: {table.skipped}')
     model, report = train_audio_model(table.frame, grid='report', cv='speaker', folds=_folds(speaker_groups(table.frame), 'speaker'), jobs=data.jobs)
     save_audio_model(model, path, report)
+    _save_trust('audio', model, table.frame, path, log)
+
+def _save_trust(kind, model, table, path, log):
+    "Calibrate the model and fit its novelty flag on grouped folds of its training data; save them beside it."
+    from emotion_nbdev.trust import audio_trust, landmark_trust, save_trust, trust_path
+    trust = (audio_trust if kind == 'audio' else landmark_trust)(table, model)
+    r = trust.report
+    log(f"      calibration: {r['calibration_method']}, held-out ECE {r['ece_before']:.3f} -> {r['ece']:.3f}; "
+        f"novelty flag: {r['novelty_method']}, {r['heldout_pass_rate']:.0%} of held-out inputs pass")
+    save_trust(trust, trust_path(path), {'model_file': Path(path).name})
 
 def _landmark_table(data, log):
     from emotion_nbdev.face_data import load_synthetic_faces, read_landmark_csv, load_ck_plus, landmarks_from_images
@@ -97,6 +108,7 @@ def _train_landmarks(path, progress, data, log):
     table = _landmark_table(data, log)
     model, report = train_landmark_model(table, n_splits=_folds(table['subject'], 'subject'))
     save_landmark_model(model, path, report)
+    _save_trust('landmarks', model, table, path, log)
 
 def _train_cnn(path, progress, data, log):
     from emotion_nbdev.cnn import synthetic_face_images, load_face_folders, load_fer2013_images, train_cnn, save_cnn
@@ -143,12 +155,17 @@ def train_demo_models(path:str|Path|None=None, # models folder (see `models_dir`
     return done
 
 # %% ../nbs/08_app.ipynb #7323a24e
+def _with_trust(model, meta, p):
+    "The model's metadata with its calibration and novelty flag (`trust`), from the file beside it."
+    from emotion_nbdev.trust import load_trust, trust_path
+    trust, _ = load_trust(trust_path(p))
+    return model, {**meta, 'trust': trust}
 def _load_audio(p):
     from emotion_nbdev.audio_model import load_audio_model
-    return load_audio_model(p)
+    return _with_trust(*load_audio_model(p), p)
 def _load_landmarks(p):
     from emotion_nbdev.face_models import load_landmark_model
-    return load_landmark_model(p)
+    return _with_trust(*load_landmark_model(p), p)
 def _load_cnn(p):
     from emotion_nbdev.cnn import load_cnn
     m = load_cnn(p)
@@ -166,6 +183,8 @@ class DemoModels:
     folder: Path           # where the trained models were loaded from
     @property
     def synthetic(self)->dict: return {k: bool(m.get('synthetic')) for k, m in self.metadata.items()}
+    @property
+    def trust(self)->dict: return {k: m['trust'] for k, m in self.metadata.items() if 'trust' in m}
     def __repr__(self): return f'DemoModels from {self.folder}: ' + ', '.join(f"{k} ({'synthetic' if s else 'real'} data)" for k, s in self.synthetic.items())
 
 def load_demo_models(path:str|Path|None=None, # models folder (see `models_dir`)
@@ -185,18 +204,25 @@ def load_demo_models(path:str|Path|None=None, # models folder (see `models_dir`)
 def _r(v): return None if v is None else round(float(v), 4)
 _SHOWN = ('accuracy', 'macro_f1', 'uar', 'auc_ovr_macro')
 
+def _trust_card(trust)->dict:
+    "What a card says about calibration and the novelty flag (held-out, grouped folds)."
+    r = trust.report
+    return dict(ece=_r(r['ece']), ece_before_calibration=_r(r['ece_before']), calibration=r['calibration_method'],
+                novelty=dict(method=r['novelty_method'], threshold=_r(r['threshold']), heldout_pass_rate=_r(r['heldout_pass_rate'])))
+
 def model_cards(models:DemoModels)->dict:
-    "Per model: file, task, data (synthetic/real), split, held-out metrics with spread, labels, versions."
+    "Per model: file, task, data (synthetic/real), split, held-out metrics with spread, calibration (`ece`), novelty flag, labels, versions."
     a, l, c = (models.metadata[k] for k in ('audio', 'landmarks', 'cnn'))
     ar, lr, cm = a.get('report', {}), l.get('report', {}), c.get('metrics', {})
     data = lambda m: 'synthetic' if m.get('synthetic') else 'real'
     fer = {k: v for k, v in models.metadata['fer2013'].items() if k != 'synthetic'}
-    return {
+    cards = {
         'audio': dict(file=MODEL_FILES['audio'], task='speech emotion from 175 audio features', model='impute -> scale -> PCA -> logistic regression',
                       data=data(a), trained_on=ar.get('data', {}), split=f"{ar.get('split')}-grouped, {ar.get('folds')} folds",
                       metrics={m: _r(ar.get(m)) for m in _SHOWN}, spread={m: _r(ar.get('std', {}).get(m)) for m in _SHOWN},
                       best_params=ar.get('best_params'), labels=a.get('labels'), versions=a.get('versions', {})),
-        'fer2013': dict(fer, default_face_model=True),
+        'fer2013': dict(fer, default_face_model=True, ece=None,
+                        novelty='none: its training data (FER2013) is not shipped, so an input cannot be compared with it'),
         'landmarks': dict(file=MODEL_FILES['landmarks'], task='facial expression from 68 landmarks', model=f"{lr.get('features')} features -> logistic regression",
                           data=data(l), trained_on=lr.get('data', {}), split=f"{lr.get('split')}-grouped, {lr.get('folds')} folds",
                           metrics={m: _r(lr.get(m)) for m in _SHOWN}, spread={'accuracy': _r(lr.get('accuracy_std'))},
@@ -208,6 +234,8 @@ def model_cards(models:DemoModels)->dict:
                     spread={'test_accuracy_95ci': cm.get('test_accuracy_95ci')}, best_params=None,
                     labels=c.get('labels'), versions=c.get('versions', {})),
     }
+    for k, t in models.trust.items(): cards[k].update(_trust_card(t))
+    return cards
 
 # %% ../nbs/08_app.ipynb #efcf052b
 @dataclass
@@ -246,20 +274,29 @@ def analyse_audio(models:DemoModels, # from `load_demo_models`
                   path:str|Path,      # the audio file
                   name:str|None=None, # the name the user gave it (for messages)
                   limits:Limits=Limits(),
-                 )->dict: # emotion, probabilities, duration_s, sample_rate, data, truncated, note
+                 )->dict: # emotion, probabilities (calibrated), novelty, in_distribution, duration_s, sample_rate, data, truncated, note
     "The emotion of one audio file and the probability of every class; `RequestError` for bad or oversized audio."
     from emotion_nbdev.audio_data import audio_info, audio_truncation, truncation_note, UnreadableAudioError
-    from emotion_nbdev.audio_model import predict_emotion
+    from emotion_nbdev.features import load_audio, clip_features
     name = name or Path(path).name
     try: duration, sr = audio_info(path)
     except UnreadableAudioError as e: raise RequestError(422, user_message(e, path, name)) from None
     if duration > limits.max_audio_seconds:
         raise RequestError(413, f'{name}: audio is {duration:.1f} s long; this server accepts up to {limits.max_audio_seconds:g} s')
-    try: res = predict_emotion(path, models.audio)
+    try: res = models.trust['audio'].assess(models.audio, clip_features(load_audio(path))[None])[0]
     except (UnreadableAudioError, ValueError, RuntimeError) as e: raise RequestError(422, user_message(e, path, name)) from None
     cut, synthetic = audio_truncation(path), models.synthetic['audio']
-    note = '; '.join(n for n in (models.metadata['audio'].get('note', ''), cut and truncation_note(cut)) if n)
+    unlike = None if res['in_distribution'] else unfamiliar_note('audio', models)
+    note = '; '.join(n for n in (unlike, models.metadata['audio'].get('note', ''), cut and truncation_note(cut)) if n)
     return dict(res, duration_s=round(duration, 3), sample_rate=sr, data='synthetic' if synthetic else 'real', truncated=cut, note=note)
+
+def unfamiliar_note(kind:str, # 'audio' or 'landmarks'
+                    models:DemoModels)->str:
+    "What an input flagged as unlike the training data means for the answer, in words."
+    what = 'voice' if kind == 'audio' else 'face'
+    data = 'the synthetic voices' if kind == 'audio' and models.synthetic['audio'] else 'the recordings' if kind == 'audio' else \
+           'the drawn synthetic faces' if models.synthetic['landmarks'] else 'the faces'
+    return f'this {what} is unlike {data} the model learned from; its guess is unreliable'
 
 # %% ../nbs/08_app.ipynb #f317a682
 _DLIB_LOCK = threading.Lock()
@@ -292,10 +329,16 @@ def analyse_face(models:DemoModels, # from `load_demo_models`
     faces = detect_and_analyse(img, models.faces, lock=_DLIB_LOCK)
     if not faces: raise RequestError(422, f'{name}: no face found (dlib found no frontal face; try a larger, front-facing, well-lit photo)')
     data = {k: 'synthetic' if s else 'real' for k, s in models.synthetic.items()}
+    for k, trust in models.trust.items():  # calibrated probabilities and the novelty flag, where the model has them
+        if k not in models.faces: continue
+        X = np.stack([np.asarray(f['landmarks'], float).reshape(-1) for f in faces]) if models.faces[k].needs_landmarks else None
+        if X is None: continue
+        for f, a in zip(faces, trust.assess(models.faces[k].pipeline, X)): f['models'][k].update(a)
     for f in faces:
         f['score'] = round(f['score'], 3) if np.isfinite(f['score']) else None
         for k, answer in f['models'].items(): answer.update(data=data[k], probabilities={e: round(p, 4) for e, p in answer['probabilities'].items()})
         f['probabilities'] = f['models'][f['model']]['probabilities']
+        f['novelty'], f['in_distribution'] = (f['models'][f['model']].get(k) for k in ('novelty', 'in_distribution'))
     default, others = FACE_MODELS[0], [k for k in FACE_MODELS[1:] if data[k] == 'synthetic']
     note = f"each face's emotion comes from {default} ({models.faces[default].data})"
     if others: note += f"; {' and '.join(others)} learned from SYNTHETIC faces: their answers on real photos are not meaningful"
@@ -364,7 +407,9 @@ from pydantic import BaseModel, Field
 
 class AudioResult(BaseModel):
     emotion: str = Field(description='most probable emotion')
-    probabilities: dict[str, float] = Field(description='probability of every emotion')
+    probabilities: dict[str, float] = Field(description='calibrated probability of every emotion (held-out speakers)')
+    novelty: float = Field(description='how unlike the training data the clip is (higher: more unusual)')
+    in_distribution: bool = Field(description='false when the clip is unlike anything the model learned from: then the guess is unreliable')
     duration_s: float = Field(description='length of the clip in seconds')
     sample_rate: int = Field(description='sample rate of the upload in Hz')
     data: str = Field(description="what the model was trained on: 'synthetic' or 'real'")
@@ -373,8 +418,10 @@ class AudioResult(BaseModel):
 
 class ModelAnswer(BaseModel):
     emotion: str = Field(description="this model's most probable emotion")
-    probabilities: dict[str, float] = Field(description="this model's probability of every emotion")
+    probabilities: dict[str, float] = Field(description="this model's probability of every emotion (calibrated where the card gives an `ece`)")
     data: str = Field(description="what this model was trained on: 'synthetic' or 'real'")
+    novelty: float|None = Field(None, description="how unlike this model's training data the face is; null when the model's training data is not here")
+    in_distribution: bool|None = Field(None, description="false when the face is unlike this model's training data; null when it cannot be checked")
 
 class FaceResult(BaseModel):
     box: list[int] = Field(description='left, top, right, bottom in pixels')
@@ -383,6 +430,8 @@ class FaceResult(BaseModel):
     emotion: str = Field(description="the default face model's emotion (see `model`)")
     probabilities: dict[str, float] = Field(description="the default face model's probability of every emotion")
     model: str = Field(description='the face model that gave `emotion` and `probabilities`')
+    novelty: float|None = Field(None, description="the default model's novelty score; null when its training data is not here to compare with")
+    in_distribution: bool|None = Field(None, description="false when the face is unlike the default model's training data; null when that cannot be checked")
     models: dict[str, ModelAnswer] = Field(description="every face model's answer for this face, by model name")
 
 class FacesResult(BaseModel):
@@ -552,6 +601,11 @@ def data_banner(models:DemoModels)->str:
 
 # %% ../nbs/08_app.ipynb #b0c31f44
 SALIENCY_CHOICES = {'off': None, 'FER2013 model (real faces)': 'fer2013', 'CNN (synthetic faces)': 'cnn'}
+DEMO_CSS = '.faded { opacity: 0.4; }'  # a guess the model should not be trusted with is shown faded
+
+def _trust_words(a:dict, kind:str, models)->str:
+    "The flag next to an answer: nothing when the input is familiar, the reason in words when not."
+    return '' if a.get('in_distribution') is not False else f"**Unfamiliar input ({kind} model):** {unfamiliar_note(kind, models)} (novelty {a['novelty']:.2f})."
 
 def build_ui(models:DemoModels, # from `load_demo_models`
              limits:Limits=Limits(),
@@ -567,7 +621,7 @@ def build_ui(models:DemoModels, # from `load_demo_models`
         "Emotion probabilities of a speech clip, and its waveform and mel spectrogram."
         if not path: raise gr.Error('upload or record a clip first')
         r = guarded(analyse_audio, models, path, Path(path).name, limits)
-        return r['probabilities'], audio_figure(path, f"predicted {r['emotion']} ({r['data']}-data model)")
+        return r['probabilities'], audio_figure(path, f"predicted {r['emotion']} ({r['data']}-data model)"), _trust_words(r, 'audio', models)
     def predict_face(image, overlay='off'):
         "Every face model's probabilities for the largest face, and the photo with boxes, landmarks and an optional saliency overlay."
         if image is None: raise gr.Error('upload or take a photo first')
@@ -576,7 +630,12 @@ def build_ui(models:DemoModels, # from `load_demo_models`
         f = r['faces'][0]
         summary = f"{len(r['faces'])} face(s); face 1: **{f['emotion']}** ({f['model']}, {r['data']} faces); " + \
                   ', '.join(f"{k}: {a['emotion']} ({a['data']} faces)" for k, a in f['models'].items() if k != f['model'])
-        return (draw_faces(shown, r), summary, *(f['models'][k]['probabilities'] for k in FACE_MODELS))
+        flags = ' '.join(_trust_words(f['models'][k], k, models) for k in FACE_MODELS if k in models.trust)
+        return (draw_faces(shown, r), summary + (f'\n\n{flags}' if flags.strip() else ''), *(f['models'][k]['probabilities'] for k in FACE_MODELS))
+    def fade(text, kinds):
+        "Fade each answer whose flag in `text` says the input is unfamiliar to its model; UI only, not part of the API."
+        out = [gr.Label(elem_classes=['faded'] if f'Unfamiliar input ({k} model)' in (text or '') else []) for k in kinds]
+        return out if len(out) > 1 else out[0]
     with gr.Blocks(title='emotion_nbdev demo') as ui:
         gr.Markdown(f'# emotion_nbdev: emotion from speech and faces\nversion {__version__}; REST API at [/docs](/docs)')
         gr.Markdown(data_banner(models), elem_id='data-note')
@@ -588,8 +647,10 @@ def build_ui(models:DemoModels, # from `load_demo_models`
                     gr.Examples(examples['audio'], inputs=clip, label='synthetic clips, one per acted emotion')
                 with gr.Column():
                     audio_probs = gr.Label(num_top_classes=len(EMOTIONS), label=f"emotion probabilities (audio model, {'synthetic' if models.synthetic['audio'] else 'real'} data)", elem_id='audio-probs')
-                    audio_plot = gr.Plot(label='waveform and mel spectrogram', elem_id='audio-plot')
-            go_audio.click(predict_audio, clip, [audio_probs, audio_plot], api_name='predict_audio')
+                    audio_flag = gr.Markdown(elem_id='audio-flag')
+                    audio_plot = gr.Plot(label='waveform and mel spectrogram', show_label=False, elem_id='audio-plot')  # the figure has its own title
+            go_audio.click(predict_audio, clip, [audio_probs, audio_plot, audio_flag], api_name='predict_audio') \
+                    .then(lambda text: fade(text, ['audio']), audio_flag, audio_probs, api_visibility='private')
         with gr.Tab('Face'):
             with gr.Row():
                 with gr.Column():
@@ -601,7 +662,8 @@ def build_ui(models:DemoModels, # from `load_demo_models`
                     drawn = gr.Image(label='faces, boxes and numbered landmarks', elem_id='face-drawn', interactive=False)
                     face_summary = gr.Markdown(elem_id='face-summary')
                     probs = [gr.Label(num_top_classes=len(EMOTIONS), label=f"{k} model ({models.faces[k].data})", elem_id=f'{k}-probs') for k in FACE_MODELS]
-            go_face.click(predict_face, [photo, overlay], [drawn, face_summary, *probs], api_name='predict_face')
+            go_face.click(predict_face, [photo, overlay], [drawn, face_summary, *probs], api_name='predict_face') \
+                   .then(lambda text: fade(text, FACE_MODELS), face_summary, probs, api_visibility='private')
         with gr.Tab('Models'):
             rows = [[k, c['data'], c['split'], ', '.join(f'{m} {v:.3f}' for m, v in c['metrics'].items() if v is not None), c['model']] for k, c in cards.items()]
             gr.Dataframe(rows, headers=['model', 'trained on', 'split', 'held-out metrics', 'what it is'], label='model cards', elem_id='model-table')
@@ -618,7 +680,7 @@ def create_app(models:DemoModels, # from `load_demo_models`
     gate = Gate(limits)
     app = create_api(models, limits, gate)
     return gr.mount_gradio_app(app, build_ui(models, limits, gate), path='/', max_file_size=limits.max_upload_bytes,
-                               footer_links=['api', 'gradio'])
+                               footer_links=['api', 'gradio'], css=DEMO_CSS)
 
 # %% ../nbs/08_app.ipynb #627c7cfd
 class BackgroundServer:

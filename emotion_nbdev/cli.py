@@ -271,13 +271,18 @@ def cmd_predict_audio(args:argparse.Namespace, # parsed `predict-audio` options
     from emotion_nbdev.core import UntrustedModelError
     from emotion_nbdev.audio_model import load_audio_model, predict_emotion
     from emotion_nbdev.audio_data import UnreadableAudioError, audio_truncation, truncation_note
-    try: model, meta = load_audio_model(args.model)
+    from emotion_nbdev.features import load_audio, clip_features
+    from emotion_nbdev.trust import load_trust, trust_path
+    try:
+        model, meta = load_audio_model(args.model)
+        trust = load_trust(trust_path(args.model))[0] if trust_path(args.model).exists() else None
     except (FileNotFoundError, UntrustedModelError) as e: raise CliError(str(e)) from None
     if meta.get('synthetic') and not args.json: print(f"NOTE: {meta.get('note')}", file=sys.stderr)
+    if trust is None and not args.json: print(f'NOTE: no {trust_path(args.model).name} beside the model: probabilities are not calibrated and unfamiliar input is not flagged', file=sys.stderr)
     failed = 0
     for f in args.files:
         try:
-            res = {'path': f, **predict_emotion(f, model)}
+            res = {'path': f, **(trust.assess(model, clip_features(load_audio(f))[None])[0] if trust else predict_emotion(f, model))}
             if cut := audio_truncation(f): res['truncated'] = cut  # analysed for what it holds, and said so
         except (UnreadableAudioError, ValueError) as e: res, failed = {'path': f, 'error': str(e)}, failed + 1
         if args.json: print(json.dumps(res))
@@ -285,6 +290,9 @@ def cmd_predict_audio(args:argparse.Namespace, # parsed `predict-audio` options
         else:
             print(f"{f}: {res['emotion']} ({res['probabilities'][res['emotion']]:.2f})")
             if 'truncated' in res: print(f"{f}: warning: {truncation_note(res['truncated'])}")
+            if res.get('in_distribution') is False:
+                data = 'the synthetic voices' if meta.get('synthetic') else 'the recordings'
+                print(f"{f}: warning: this voice is unlike {data} the model learned from; its guess is unreliable (novelty {res['novelty']:.2f})")
     return 1 if failed else 0
 
 # %% ../nbs/09_cli.ipynb #e868712a

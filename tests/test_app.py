@@ -50,11 +50,13 @@ def test_openapi_and_docs_page(app_server):
     assert httpx.get(f'{app_server.url}/docs').status_code == 200
 
 def test_audio_prediction_matches_the_library(app_server, demo_models):
-    from emotion_nbdev.audio_model import predict_emotion
     r = post(app_server, 'audio', CLIP.name, CLIP.read_bytes())
     assert r.status_code == 200, r.text
-    body, direct = r.json(), predict_emotion(CLIP, demo_models.audio)
-    assert body['emotion'] == direct['emotion'] and body['data'] == 'synthetic'
+    from emotion_nbdev.features import load_audio, clip_features
+    body = r.json()
+    direct = demo_models.trust['audio'].assess(demo_models.audio, clip_features(load_audio(CLIP))[None])[0]  # calibrated, as served
+    assert body['emotion'] == direct['emotion'] and body['data'] == 'synthetic' and body['in_distribution'] is True
+    assert abs(body['novelty'] - direct['novelty']) < 1e-9
     assert set(body['probabilities']) == set(EMOTIONS) and abs(sum(body['probabilities'].values()) - 1) < 1e-6
     np.testing.assert_allclose([body['probabilities'][e] for e in EMOTIONS], [direct['probabilities'][e] for e in EMOTIONS], rtol=1e-9)
 
@@ -201,7 +203,7 @@ def test_timeout_and_full_queue(demo_models):
 def test_gradio_client(app_server):
     from gradio_client import Client, handle_file
     client = Client(app_server.url + '/', verbose=False)
-    probs, plot = client.predict(handle_file(str(CLIP)), api_name='/predict_audio')
+    probs, plot, flag = client.predict(handle_file(str(CLIP)), api_name='/predict_audio')
     assert probs['label'] in EMOTIONS and {c['label'] for c in probs['confidences']} == set(EMOTIONS)
     from emotion_nbdev.app import demo_examples
     photo = demo_examples(os.environ.get('TMPDIR', '/tmp') + '/emotion-nbdev-test-examples')['face'][0]
@@ -358,3 +360,40 @@ def test_demo_models_on_the_readers_own_speech(demo_models, tmp_path):
     assert main(['demo-models', '--models', str(models), '--audio-data', str(root), '-q', '--retrain']) == 0
     assert model_cards(load_demo_models(models))['audio'] == card  # two trainings, identical cards
     assert main(['demo-models', '--models', str(models), '--audio-data', str(tmp_path/'nowhere')]) == 2
+
+ALSA = Path('/usr/share/sounds/alsa')
+
+def test_real_voice_is_flagged_as_unfamiliar(app_server, demo_models):
+    "A real human voice (alsa-utils' recorded prompts) is unlike the synthetic voices: the answer says so; a held-in clip passes."
+    prompts = sorted(p for p in ALSA.glob('*.wav') if p.name != 'Noise.wav')
+    if not prompts: pytest.skip('alsa-utils voice prompts are not installed (make system-deps)')
+    flagged = []
+    for p in prompts:
+        r = post(app_server, 'audio', p.name, p.read_bytes())
+        assert r.status_code == 200, r.text
+        body = r.json()
+        flagged.append(body['in_distribution'] is False)
+        if flagged[-1]: assert 'unlike the synthetic voices the model learned from; its guess is unreliable' in body['note']
+    assert sum(flagged) >= len(prompts) - 1, flagged
+    card = httpx.get(f'{app_server.url}/api/models').json()
+    assert card['audio']['novelty']['heldout_pass_rate'] >= 0.95 and 0 <= card['audio']['ece'] <= 1
+    assert card['landmarks']['ece'] is not None and card['fer2013']['ece'] is None and 'not shipped' in card['fer2013']['novelty']
+
+def test_face_answers_carry_the_novelty_flag(app_server):
+    "The landmark model's answer says whether the face is like the drawn faces it learned from; FER2013's cannot be checked."
+    f = post(app_server, 'face', 'astronaut.png', astronaut_png()).json()['faces'][0]
+    assert f['in_distribution'] is None and f['novelty'] is None  # the default model's training data is not here
+    lm = f['models']['landmarks']
+    assert isinstance(lm['in_distribution'], bool) and lm['novelty'] >= 0
+
+def test_predict_audio_cli_flags_a_real_voice(demo_models):
+    "predict-audio prints the same flag as the server, from the calibration file beside the model."
+    prompt = ALSA/'Front_Left.wav'
+    if not prompt.exists(): pytest.skip('alsa-utils voice prompts are not installed (make system-deps)')
+    exe = Path(sys.executable).parent/'emotion-nbdev'
+    r = subprocess.run([str(exe), 'predict-audio', str(demo_models.folder/'audio.skops'), str(prompt), str(CLIP), '--json'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    real, synthetic = [json.loads(l) for l in r.stdout.splitlines()]
+    assert real['in_distribution'] is False and synthetic['in_distribution'] is True
+    r = subprocess.run([str(exe), 'predict-audio', str(demo_models.folder/'audio.skops'), str(prompt)], capture_output=True, text=True)
+    assert 'warning: this voice is unlike the synthetic voices the model learned from; its guess is unreliable' in r.stdout

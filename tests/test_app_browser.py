@@ -50,6 +50,19 @@ def test_audio_tab_upload_predict(page, demo_models, tmp_path):
     assert expected in text and '%' in text
     page.screenshot(path=str(SHOTS/'demo_audio.png'), full_page=True)
 
+def test_real_voice_is_shown_as_unfamiliar_and_faded(page, tmp_path):
+    "A real human voice gets its guess faded and the reason in words next to it."
+    prompt = Path('/usr/share/sounds/alsa/Front_Center.wav')
+    if not prompt.exists(): pytest.skip('alsa-utils voice prompts are not installed (make system-deps)')
+    page.get_by_role('tab', name='Audio').click()
+    page.locator('#audio-input button[aria-label*="lear"]').first.click() if page.locator('#audio-input button[aria-label*="lear"]').count() else None
+    page.locator('#audio-input input[type=file]').set_input_files(str(prompt))
+    page.locator('#audio-go').click()
+    page.locator('#audio-flag').get_by_text('Unfamiliar input').wait_for()
+    assert 'unlike the synthetic voices the model learned from' in page.locator('#audio-flag').inner_text()
+    page.wait_for_function("() => document.querySelector('#audio-probs').classList.contains('faded')")
+    page.screenshot(path=str(SHOTS/'demo_audio_unfamiliar.png'), full_page=True)
+
 def test_face_tab_upload_predict(page, demo_models, tmp_path):
     from skimage.data import astronaut
     photo = tmp_path/'astronaut.png'
