@@ -7,6 +7,10 @@ RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 7860
+# Your own datasets for the demo (space-separated folders/files); empty: the embedded synthetic data
+DATA ?=
+FACE_DATA ?=
+TRAIN_ON = $(if $(DATA),--audio-data $(DATA)) $(if $(FACE_DATA),--face-data $(FACE_DATA))
 export GRADIO_ANALYTICS_ENABLED ?= False
 # JupyterLab's news prompt asks to reach the internet on every first start: its plugin is off in this venv
 LAB_OFF := @jupyterlab/apputils-extension:announcements
@@ -32,11 +36,11 @@ $(STAMP): $(RUNTIME)
 	$(BIN)/jupyter labextension disable --level=sys_prefix "$(LAB_OFF)"
 	touch $(STAMP)
 
-demo: $(RUNTIME) ## set up and serve the demo + API at http://$(HOST):$(PORT)/ (trains the models on the embedded data on first run)
-	$(BIN)/emotion-nbdev serve --host $(HOST) --port $(PORT)
+demo: $(RUNTIME) ## set up and serve the demo + API at http://$(HOST):$(PORT)/ (trains the models on the embedded data, or on DATA="..." FACE_DATA="...", on first run)
+	$(BIN)/emotion-nbdev serve --host $(HOST) --port $(PORT) $(TRAIN_ON)
 
-models: $(RUNTIME) ## set up and train the demo's models on the embedded data when missing; print their cards
-	$(BIN)/emotion-nbdev demo-models --quiet
+models: $(RUNTIME) ## set up and train the demo's models (embedded data, or DATA="..." FACE_DATA="...") when missing; print their cards
+	$(BIN)/emotion-nbdev demo-models --quiet $(TRAIN_ON)
 
 system-deps: ## install Debian packages the tests need (chromium, espeak-ng, flite) when missing
 	@bash tools/system-deps.sh
@@ -59,7 +63,7 @@ docs: $(STAMP) ## build the docs site into _docs/ (quarto if on PATH, else small
 	$(BIN)/python tools/build_docs.py
 
 lab: $(STAMP) ## open the notebooks in JupyterLab
-	$(BIN)/jupyter lab nbs
+	$(BIN)/jupyter lab nbs $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 export: $(STAMP) ## notebooks -> package, then README from index.ipynb
 	$(BIN)/nbdev-export
