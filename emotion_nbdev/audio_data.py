@@ -6,13 +6,14 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/audio_data.html.md"""
 
 # %% ../nbs/01_audio_data.ipynb #98d55da9
 from __future__ import annotations
-import json, re, shutil, subprocess, tempfile, hashlib
+import json, re, shutil, subprocess, tempfile
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
 from tqdm.auto import tqdm
-from .core import EMOTIONS, SEED, SkipReport, normalize_emotion, package_data_dir
+from .core import (EMOTIONS, SEED, SkipReport, data_tag, file_sha256, is_hidden_or_system, normalize_emotion,
+                                package_data_dir)
 
 # %% auto #0
 __all__ = ['AUDIO_EXTENSIONS', 'MANIFEST_COLUMNS', 'CREMA_D_SENTENCES', 'AUDIO_DATASETS', 'SYNTHETIC_MARKER', 'EMOTION_PROSODY',
@@ -80,15 +81,11 @@ def truncation_note(cut:dict, # from `audio_truncation`
     return f"the file is cut short: its header declares {cut['declared_s']:g} s but only {cut['readable_s']:g} s could be read; the answer is for those {cut['readable_s']:g} s"
 
 # %% ../nbs/01_audio_data.ipynb #321e4b6c
-_SYSTEM_NAMES = {'.ds_store', 'thumbs.db', 'desktop.ini'}
-
 def skip_reason_for_file(path:Path, # a file found under a dataset root
                          root:Path, # the dataset root it was found under
                         )->str|None: # why it is not a candidate clip, or None
     "Why a file under `root` is not a candidate clip (hidden, system, not audio), else None."
-    rel = path.relative_to(root)
-    if any(p.startswith('.') or p == '__MACOSX' for p in rel.parts) or path.name.lower() in _SYSTEM_NAMES:
-        return 'hidden or system file'
+    if is_hidden_or_system(path, root): return 'hidden or system file'
     if path.suffix.lower() not in AUDIO_EXTENSIONS: return f'not an audio file: {path.suffix or "no extension"}'
     return None
 
@@ -375,7 +372,7 @@ def synthesize_speech_corpus(out:str|Path,       # folder to write (created; an 
         y = synthesize_clip(SYNTHETIC_SENTENCES[num], engine, voice, emo, rng)
         f = clips/f'{spk}_{_SAVEE_CODES[emo]}{num}.flac'
         sf.write(f, y, CORPUS_SR, subtype='PCM_16')
-        sums[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()
+        sums[f.name] = file_sha256(f)
     meta = dict(synthetic=True, layout='SAVEE (Kaggle ALL/SPEAKER_CODENN)', sr=CORPUS_SR, seed=seed,
                 speakers={k: dict(engine=e, voice=v, sex=s) for k, (e, v, s) in voices.items()},
                 sentences=SYNTHETIC_SENTENCES, prosody=EMOTION_PROSODY.reset_index().to_dict('records'),
@@ -414,9 +411,6 @@ def audio_summary(manifest:pd.DataFrame, # a manifest
                          'sample_rates': g['sr'].agg(lambda s: ', '.join(map(str, sorted(set(s)))))})
 
 # %% ../nbs/01_audio_data.ipynb #8b2803ab
-def _data_tag(manifest):
-    return 'synthetic data' if manifest['synthetic'].all() else ('real data' if not manifest['synthetic'].any() else 'real + synthetic data')
-
 def plot_class_distribution(manifest:pd.DataFrame, # a manifest
                             ax=None,                # matplotlib axes to draw on (new figure if None)
                            ):
@@ -426,7 +420,7 @@ def plot_class_distribution(manifest:pd.DataFrame, # a manifest
     t = t.rename(index={'total': 'merged'})
     if ax is None: _, ax = plt.subplots(figsize=(9, 3.8))
     t.T.plot.bar(ax=ax, width=0.8)
-    ax.set(title=f'Clips per emotion ({_data_tag(manifest)})', xlabel='emotion', ylabel='clips')
+    ax.set(title=f'Clips per emotion ({data_tag(manifest["synthetic"])})', xlabel='emotion', ylabel='clips')
     ax.tick_params(axis='x', rotation=0)
     ax.legend(title='dataset', fontsize=8)
     return ax
@@ -439,6 +433,6 @@ def plot_durations(manifest:pd.DataFrame, # a manifest
     if ax is None: _, ax = plt.subplots(figsize=(7, 3.2))
     for name, d in manifest.groupby('dataset'):
         ax.hist(d['duration'], bins=30, alpha=0.6, label=f'{name} (n={len(d)})')
-    ax.set(title=f'Clip durations ({_data_tag(manifest)})', xlabel='duration (s)', ylabel='clips')
+    ax.set(title=f'Clip durations ({data_tag(manifest["synthetic"])})', xlabel='duration (s)', ylabel='clips')
     ax.legend(fontsize=8)
     return ax

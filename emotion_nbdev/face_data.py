@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-from .core import EMOTIONS, SEED, SkipReport, UnknownEmotionError, cache_dir, normalize_emotion
+from .core import (EMOTIONS, SEED, SkipReport, UnknownEmotionError, cache_dir, data_tag, is_hidden_or_system,
+                                normalize_emotion)
 
 # %% auto #0
 __all__ = ['N_LANDMARKS', 'LANDMARK_COLUMNS', 'META_COLUMNS', 'CSV_COLUMNS', 'LANDMARK_GROUPS', 'UNLABELLED',
@@ -537,19 +538,13 @@ def load_synthetic_faces(**kwargs, # passed to `synthetic_faces_dir`
     return read_landmark_csv(synthetic_faces_dir(**kwargs)/'landmarks.csv')
 
 # %% ../nbs/04_face_data.ipynb #704b5e82
-_SYSTEM_NAMES = {'.ds_store', 'thumbs.db', 'desktop.ini'}
-
-def _hidden_or_system(path:Path, root:Path)->bool:
-    "Files a folder walk skips: names starting with '.', anything under `__MACOSX`, OS metadata files."
-    return any(s.startswith('.') or s == '__MACOSX' for s in path.relative_to(root).parts) or path.name.lower() in _SYSTEM_NAMES
-
 def _image_files(inputs, skipped):
     for item in inputs:
         item = Path(item).expanduser()
         if item.is_dir():
             for p in sorted(item.rglob('*')):
                 if not p.is_file(): continue
-                if _hidden_or_system(p, item): skipped.add(p, 'hidden or system file')
+                if is_hidden_or_system(p, item): skipped.add(p, 'hidden or system file')
                 elif p.suffix.lower() not in IMAGE_EXTENSIONS: skipped.add(p, f'not an image file: {p.suffix or "no extension"}')
                 elif p.name != SYNTHETIC_FACES_MARKER: yield p
         else: yield item
@@ -688,8 +683,6 @@ def normalize_landmarks(points:np.ndarray, # (n, 68, 2) or (68, 2) landmarks in 
     return out[0] if single else out
 
 # %% ../nbs/04_face_data.ipynb #9d157463
-def _data_tag(table): return 'synthetic data' if table.attrs.get('synthetic') else 'real data'
-
 def plot_mean_shapes(table:pd.DataFrame, # a labelled landmark table
                      title:str|None=None, # figure title (default says which data it is)
                     ):
@@ -708,7 +701,7 @@ def plot_mean_shapes(table:pd.DataFrame, # a labelled landmark table
             ax.plot(*m[idx].T, color='tab:red', lw=1.3)
         ax.set_title(f'{e} (n={int((labels == e).sum())})', fontsize=9); ax.set_aspect('equal'); ax.set_xlabel('x (eye distances)')
     axes[0, 0].invert_yaxis(); axes[0, 0].set_ylabel('y (eye distances)')
-    fig.suptitle(title or f'Mean landmark shape per emotion (red) over neutral (grey), {_data_tag(table)}')
+    fig.suptitle(title or f'Mean landmark shape per emotion (red) over neutral (grey), {data_tag(table.attrs.get("synthetic", False))}')
     fig.tight_layout()
     return fig
 
@@ -722,5 +715,5 @@ def plot_landmark_class_distribution(table:pd.DataFrame, # a landmark table
     bars = ax.bar(counts.index, counts.values, color='tab:blue')
     subjects = table.groupby('targetName')['subject'].nunique().reindex(counts.index)
     ax.bar_label(bars, [f'{s} subj.' for s in subjects], fontsize=8)
-    ax.set(title=f"Faces per emotion ({_data_tag(table)}; {table['subject'].nunique()} subjects)", xlabel='emotion', ylabel='faces')
+    ax.set(title=f"Faces per emotion ({data_tag(table.attrs.get('synthetic', False))}; {table['subject'].nunique()} subjects)", xlabel='emotion', ylabel='faces')
     return ax

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 from tqdm.auto import tqdm
-from .core import EMOTIONS, SEED, SkipReport, cache_dir
+from .core import EMOTIONS, SEED, SkipReport, cache_dir, data_tag, file_sha256
 from .audio_data import UnreadableAudioError, MANIFEST_COLUMNS
 
 # %% auto #0
@@ -241,8 +241,7 @@ def plot_emotion_grid(manifest:pd.DataFrame, # a manifest with one clip per emot
     for ax, (_, r) in zip(axes.flat, m.iterrows()): plot_feature_view(load_audio(r['path']), FEATURE_SR, view, ax, r['emotion'])
     for ax in axes.flat[len(m):]: ax.axis('off')
     for ax in axes.flat[:4]: ax.set(xlabel='')
-    tag = 'synthetic data' if manifest['synthetic'].all() else 'real data'
-    fig.suptitle(f'{view} by emotion: speaker {speaker}, "{sentence}" ({tag})')
+    fig.suptitle(f'{view} by emotion: speaker {speaker}, "{sentence}" ({data_tag(manifest["synthetic"])})')
     return fig
 
 # %% ../nbs/02_audio_features.ipynb #798c2e87
@@ -302,7 +301,7 @@ def clip_feature_rows(path:str,     # audio file
     "Feature vectors of one clip and its augmentations, from the cache when present; errors are returned, not raised."
     try:
         out, hits, y = {}, 0, None
-        content = hashlib.sha256(Path(path).read_bytes()).hexdigest() if cache else None
+        content = file_sha256(path) if cache else None
         for kind in kinds:
             f = _cache_file(cache, content, clip_id, kind, seed, tonnetz) if cache else None
             if f is not None and f.exists():
@@ -430,6 +429,5 @@ def plot_features_by_emotion(frame:pd.DataFrame, # a feature table (e.g. `Featur
     for ax, n in zip(np.atleast_1d(axes), names):
         ax.boxplot([frame.loc[frame['emotion'] == e, n] for e in order], tick_labels=order)
         ax.set(title=n, xlabel='emotion', ylabel='frame mean'); ax.tick_params(axis='x', rotation=45)
-    tag = 'synthetic data' if frame['synthetic'].all() else 'real data'
-    fig.suptitle(f'Features by emotion ({tag}, {len(frame)} clips)')
+    fig.suptitle(f"Features by emotion ({data_tag(frame['synthetic'])}, {len(frame)} clips)")
     return fig
