@@ -17,7 +17,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from .core import EMOTIONS, SEED, save_skops, load_skops, UntrustedModelError
+from .core import EMOTIONS, SEED, data_tag, save_skops, load_skops, UntrustedModelError
 from .features import DEFAULT_TONNETZ, FEATURE_NAMES, FEATURE_VERSION, load_audio, clip_features, check_signal, FEATURE_SR
 from .prox import ProxLogisticRegression
 
@@ -25,11 +25,16 @@ from .prox import ProxLogisticRegression
 __all__ = ['MAX_ITER', 'GRIDS', 'SOLVER_PENALTIES', 'METRICS', 'AUDIO_MODEL_FORMAT', 'TRUSTED_AUDIO_TYPES', 'audio_pipeline',
            'plot_standardization', 'plot_pca', 'speaker_groups', 'make_folds', 'expand_grid', 'gridsearch_param_grid',
            'SearchResult', 'search_audio_model', 'plain_grid_search', 'dask_client', 'classification_metrics',
-           'AudioEvaluation', 'evaluate_audio_model', 'metrics_table', 'plot_confusion', 'plot_roc', 'lazy_model_table',
-           'train_audio_model', 'save_audio_model', 'load_audio_model', 'predict_emotion']
+           'AudioEvaluation', 'evaluate_audio_model', 'metrics_table', 'plot_confusion_matrix', 'plot_confusion',
+           'plot_roc', 'lazy_model_table', 'train_audio_model', 'save_audio_model', 'load_audio_model',
+           'predict_emotion']
 
 # %% ../nbs/03_audio_model.ipynb #1d139370
 MAX_ITER = 1000
+
+def _penalty_l1_ratio(penalty, l1_ratio=None):
+    "The elastic-net mixing a penalty name stands for: 1 for 'l1', 0 for 'l2', else `l1_ratio`."
+    return {'l2': 0.0, 'l1': 1.0}.get(penalty, l1_ratio)
 
 def audio_pipeline(C:float=1.0,             # inverse regularisation strength
                    penalty:str='l2',         # 'l1', 'l2' or 'elasticnet' (the report's names)
@@ -39,7 +44,7 @@ def audio_pipeline(C:float=1.0,             # inverse regularisation strength
                    max_iter:int=MAX_ITER,    # passes over the data allowed
                   )->Pipeline:
     "The report's model: mean imputation -> standardisation -> PCA (99% variance) -> multinomial logistic regression."
-    ratio = {'l2': 0.0, 'l1': 1.0}.get(penalty, l1_ratio)
+    ratio = _penalty_l1_ratio(penalty, l1_ratio)
     if ratio is None: raise ValueError("penalty='elasticnet' needs an l1_ratio between 0 and 1")
     clf = (ProxLogisticRegression(C=C, l1_ratio=ratio, fit_intercept=fit_intercept, max_iter=max_iter) if solver == 'prox' else
            LogisticRegression(C=C, l1_ratio=ratio, fit_intercept=fit_intercept, solver=solver, max_iter=max_iter, random_state=SEED))
@@ -57,10 +62,8 @@ def plot_standardization(frame:pd.DataFrame, # a feature table
     for ax, data, t in ((axes[0], X, 'raw'), (axes[1], StandardScaler().fit_transform(X), 'standardised')):
         ax.boxplot(data, tick_labels=list(names)); ax.set(title=f'{t} features', xlabel='feature', ylabel='value')
         if t == 'raw': ax.set_yscale('symlog')
-    fig.suptitle(f'Impact of standardisation ({_tag(frame)})')
+    fig.suptitle(f'Impact of standardisation ({data_tag(frame["synthetic"])})')
     return fig
-
-def _tag(frame): return 'synthetic data' if frame['synthetic'].all() else 'real data'
 
 def plot_pca(frame:pd.DataFrame, # a feature table
             ):
@@ -76,7 +79,7 @@ def plot_pca(frame:pd.DataFrame, # a feature table
     cum = np.cumsum(PCA().fit(prep[:-1].transform(frame[FEATURE_NAMES].to_numpy(float))).explained_variance_ratio_)
     b.plot(np.arange(1, cum.size + 1), cum); b.axhline(0.99, ls='--', c='gray'); b.axvline(pca.n_components_, ls=':', c='gray')
     b.set(title=f'explained variance: {pca.n_components_} components keep 99%', xlabel='components', ylabel='cumulative share', ylim=(0, 1.02))
-    fig.suptitle(f'Data after PCA ({_tag(frame)}, {len(frame)} rows)')
+    fig.suptitle(f'Data after PCA ({data_tag(frame["synthetic"])}, {len(frame)} rows)')
     return fig
 
 # %% ../nbs/03_audio_model.ipynb #300d69b0
@@ -135,7 +138,7 @@ def expand_grid(grid:dict|str='report', # a grid dict like `GRIDS['report']`, or
 def gridsearch_param_grid(cands:list, # candidates from `expand_grid`
                          )->list: # `param_grid` for `GridSearchCV` over `audio_pipeline()`, same order
     "The candidates as a scikit-learn `param_grid` (one dict per candidate, so the order is kept)."
-    return [{'clf__C': [c['C']], 'clf__l1_ratio': [{'l2': 0.0, 'l1': 1.0}.get(c['penalty'], c['l1_ratio'])],
+    return [{'clf__C': [c['C']], 'clf__l1_ratio': [_penalty_l1_ratio(c['penalty'], c['l1_ratio'])],
              'clf__fit_intercept': [c['fit_intercept']], 'clf__solver': [c['solver']]} for c in cands]
 
 # %% ../nbs/03_audio_model.ipynb #121db2ab
@@ -174,12 +177,10 @@ class SearchResult:
     best_estimator: Pipeline|None = None
     pruned: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-def _sl1(c): return {'l2': 0.0, 'l1': 1.0}.get(c['penalty'], c['l1_ratio'])
-
 def _score_candidates(X, y, folds, cands, scoring, jobs, backend, solver_of, max_iter)->pd.DataFrame:
     "Every candidate's score on every fold: preprocessing fitted once per fold, each distinct classifier once."
     from joblib import Parallel, delayed, parallel_config
-    fit_of = lambda c: (_sl1(c), c['fit_intercept'], solver_of(c), c['C'])
+    fit_of = lambda c: (_penalty_l1_ratio(c['penalty'], c['l1_ratio']), c['fit_intercept'], solver_of(c), c['C'])
     families = {}
     for k in sorted({fit_of(c) for c in cands}, key=str): families.setdefault(k[:3], []).append(k)
     # longest tasks first, so that the last one to start is short: L1 work (the slow part) and then length
@@ -336,18 +337,32 @@ def metrics_table(*evals:AudioEvaluation)->pd.DataFrame:
     return pd.DataFrame(cols)
 
 # %% ../nbs/03_audio_model.ipynb #6cf0311c
+def plot_confusion_matrix(cm,        # counts (array or DataFrame), rows the true class, columns the predicted one
+                          labels:list, # class names in row/column order
+                          title:str,   # say the data, split and model
+                          ax=None,     # axes (new figure if None)
+                         ):
+    "Row-normalised confusion matrix (recall per true class) with the counts: the one confusion figure of the book."
+    import matplotlib.pyplot as plt
+    cm = np.asarray(cm, int); rec = cm/cm.sum(1, keepdims=True).clip(1)
+    if ax is None: _, ax = plt.subplots(figsize=(5.6, 4.8))
+    im = ax.imshow(rec, cmap='Blues', vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f'{rec[i, j]:.2f}\n({cm[i, j]})', ha='center', va='center', fontsize=7, color='white' if rec[i, j] > 0.6 else 'black')
+    ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels, yticklabels=labels,
+           xlabel='predicted emotion', ylabel='true emotion', title=title)
+    ax.tick_params(axis='x', rotation=45)
+    ax.figure.colorbar(im, ax=ax, label='share of the true emotion')
+    return ax
+
 def plot_confusion(ev:AudioEvaluation, # an evaluation
                    ax=None,            # axes (new figure if None)
                   ):
     "Row-normalised confusion matrix of the out-of-fold predictions, titled with data and split."
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
     r = ev.report
-    cm = np.asarray(r['confusion'], float); cm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    if ax is None: _, ax = plt.subplots(figsize=(6, 5.2))
-    ConfusionMatrixDisplay(cm, display_labels=r['labels']).plot(ax=ax, values_format='.2f', colorbar=False, xticks_rotation=45)
-    ax.set(title=f"Confusion ({r['data']['kind']} data, {r['split']} split, UAR {r['uar']:.2f} ± {r['std']['uar']:.2f})")
-    return ax
+    return plot_confusion_matrix(r['confusion'], r['labels'], ax=ax,
+                                 title=f"Confusion ({r['data']['kind']} data, {r['split']} split,\nUAR {r['uar']:.2f} ± {r['std']['uar']:.2f})")
 
 def plot_roc(ev:AudioEvaluation, # an evaluation
             ):
@@ -384,7 +399,7 @@ def lazy_model_table(frame:pd.DataFrame, # feature table
         warnings.simplefilter('ignore')
         models, _ = LazyClassifier(verbose=0, ignore_warnings=True, random_state=seed, n_jobs=1).fit(Xtr, Xte, train['emotion'].to_numpy(), orig.iloc[te]['emotion'].to_numpy())
     models = models.drop(columns=[c for c in models.columns if c == 'ROC AUC'])
-    models.attrs['split'] = f"speaker-grouped: {len(set(speaker_groups(orig.iloc[te])))} test speakers, {len(te)} test clips ({_tag(frame)})"
+    models.attrs['split'] = f"speaker-grouped: {len(set(speaker_groups(orig.iloc[te])))} test speakers, {len(te)} test clips ({data_tag(frame['synthetic'])})"
     return models
 
 # %% ../nbs/03_audio_model.ipynb #d7880603

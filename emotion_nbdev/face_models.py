@@ -13,13 +13,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, roc_auc_score
+from sklearn.metrics import accuracy_score, confusion_matrix
 from sklearn.model_selection import GridSearchCV, GroupKFold, GroupShuffleSplit, StratifiedShuffleSplit, cross_val_predict
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler, label_binarize
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 from .core import EMOTIONS, SEED, save_skops, load_skops, UntrustedModelError
+from .audio_model import classification_metrics, plot_confusion_matrix
 from .face_data import (LANDMARK_COLUMNS, N_LANDMARKS, UnreadableImageError, face_landmarks, landmark_array,
                                      load_synthetic_faces, make_synthetic_faces, normalize_landmarks, read_image)
 
@@ -248,18 +249,7 @@ def plot_confusion(y_true:np.ndarray, y_pred:np.ndarray, # true and predicted la
     "Row-normalised confusion matrix (recall per true emotion), with counts."
     import matplotlib.pyplot as plt
     labels = [l for l in labels if l in set(y_true) | set(y_pred)]
-    cm = confusion_matrix(y_true, y_pred, labels=labels)
-    rec = cm/cm.sum(1, keepdims=True).clip(1)
-    if ax is None: _, ax = plt.subplots(figsize=(5.6, 4.8))
-    im = ax.imshow(rec, cmap='Blues', vmin=0, vmax=1)
-    for i in range(len(labels)):
-        for j in range(len(labels)):
-            ax.text(j, i, f'{rec[i, j]:.2f}\n({cm[i, j]})', ha='center', va='center', fontsize=7, color='white' if rec[i, j] > 0.6 else 'black')
-    ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels, yticklabels=labels,
-           xlabel='predicted emotion', ylabel='true emotion', title=title)
-    ax.tick_params(axis='x', rotation=45)
-    ax.figure.colorbar(im, ax=ax, label='share of the true emotion')
-    return ax
+    return plot_confusion_matrix(confusion_matrix(y_true, y_pred, labels=labels), labels, title, ax)
 
 # %% ../nbs/05_face_landmarks.ipynb #ad67b09a
 def random_pose(X:np.ndarray,           # (n, 136) landmark coordinates in pixels
@@ -302,10 +292,7 @@ def grid_search_landmarks(X:np.ndarray, y:np.ndarray, groups:np.ndarray, # data
 
 # %% ../nbs/05_face_landmarks.ipynb #3fd1acb1
 def _classification_report(y, pred, proba, labels, folds, split):
-    P = label_binarize(y, classes=labels)
-    return dict(accuracy=float(accuracy_score(y, pred)), macro_f1=float(f1_score(y, pred, average='macro')),
-                uar=float(balanced_accuracy_score(y, pred)),
-                auc_ovr_macro=float(roc_auc_score(P, proba, average='macro')), auc_ovr_micro=float(roc_auc_score(P, proba, average='micro')),
+    return dict({m: float(v) for m, v in classification_metrics(y, proba, labels).items()},
                 confusion=confusion_matrix(y, pred, labels=labels).tolist(), labels=list(labels), split=split, folds=folds)
 
 def _proba(model, X):
