@@ -23,12 +23,14 @@ from threadpoolctl import threadpool_limits
 from .core import SEED, SkipReport, save_skops, load_skops
 
 # %% auto #0
-__all__ = ['CALIBRATION_METHODS', 'NOVELTY_METHODS', 'ALSA_SOUNDS', 'TRUST_FORMAT', 'TRUSTED_TRUST_TYPES', 'reliability_table',
-           'expected_calibration_error', 'plot_reliability', 'grouped_splits', 'oof_proba', 'temperature_scale',
-           'fit_temperature', 'model_scores', 'ovr_calibration', 'apply_calibration', 'compare_calibration',
-           'ece_noise_floor', 'novelty_detector', 'novelty_score', 'feature_step', 'oof_novelty', 'conformal_threshold',
-           'audio_probes', 'alsa_voice_features', 'compare_novelty', 'choose_novelty', 'plot_novelty', 'Trust',
-           'fit_trust', 'audio_trust', 'trust_path', 'save_trust', 'load_trust', 'landmark_probes', 'landmark_trust']
+__all__ = ['CALIBRATION_METHODS', 'NOVELTY_METHODS', 'ALSA_SOUNDS', 'TRUST_FORMAT', 'TRUSTED_TRUST_TYPES', 'CNN_TRUST_FORMAT',
+           'reliability_table', 'expected_calibration_error', 'plot_reliability', 'grouped_splits', 'oof_proba',
+           'temperature_scale', 'fit_temperature', 'model_scores', 'ovr_calibration', 'apply_calibration',
+           'compare_calibration', 'ece_noise_floor', 'novelty_detector', 'novelty_score', 'feature_step', 'oof_novelty',
+           'conformal_threshold', 'audio_probes', 'alsa_voice_features', 'compare_novelty', 'choose_novelty',
+           'plot_novelty', 'Trust', 'fit_trust', 'audio_trust', 'trust_path', 'save_trust', 'load_trust',
+           'landmark_probes', 'landmark_trust', 'cnn_probes', 'embedding_model', 'cnn_forward', 'CnnTrust', 'cnn_trust',
+           'save_cnn_trust', 'load_cnn_trust']
 
 # %% ../nbs/07b_honest_answers.ipynb #ecfa8fd5
 def reliability_table(y_true:np.ndarray, # true labels (n,)
@@ -440,3 +442,125 @@ def landmark_trust(table:pd.DataFrame, # the landmark table the model was traine
     X, y, groups = landmark_xy(table)
     foreign = kwargs.pop('foreign', np.array(list(landmark_probes(table).values())))
     return fit_trust(model, X, y, groups, foreign=foreign, **kwargs)
+
+# %% ../nbs/07b_honest_answers.ipynb #c7a10002
+def cnn_probes(size:int,     # the network's input side
+               seed:int=SEED, # the noise images' seed
+               n_noise:int=3, # uniform noise images
+              )->dict: # name -> (size, size, 3) float32 image in [0, 1], as `preprocess_face` makes them
+    "Network inputs unlike the synthetic faces: the real astronaut face (skimage), uniform noise, a flat grey image."
+    from skimage import data as skdata
+    from emotion_nbdev.face_data import detect_faces
+    from emotion_nbdev.cnn import crop_face, preprocess_face
+    photo, rng = skdata.astronaut(), np.random.default_rng(seed)
+    out = {'astronaut photo (real face)': preprocess_face(crop_face(photo, detect_faces(photo)[0]), size)}
+    out.update({f'uniform noise {k + 1}': rng.uniform(0, 1, (size, size, 3)).astype(np.float32) for k in range(n_noise)})
+    out['flat grey'] = np.full((size, size, 3), 0.5, np.float32)
+    return out
+
+def embedding_model(model): # a keras.Model ending in a softmax layer
+    "One functional model with two outputs: the input of the last layer (penultimate-layer embedding) and the probabilities."
+    from emotion_nbdev.cnn import keras_module
+    return keras_module().Model(model.inputs[0] if len(model.inputs) == 1 else model.inputs, [model.layers[-1].input, model.outputs[0]], name=f'{model.name}_with_embedding')
+
+def cnn_forward(net,              # from `embedding_model`
+                X:np.ndarray,     # network input (n, size, size, 3)
+                batch_size:int=64, # images per forward pass
+               )->tuple: # (embeddings (n, d), probabilities (n, classes)), float64
+    "Embeddings and probabilities from one forward pass per batch (inference mode: no augmentation, no dropout)."
+    from emotion_nbdev.cnn import keras_module
+    ops, X = keras_module().ops, np.asarray(X, np.float32)
+    if X.ndim != 4 or tuple(X.shape[1:]) != tuple(net.input_shape[1:]):
+        raise ValueError(f'network input must be (n, {", ".join(map(str, net.input_shape[1:]))}); got {X.shape}')
+    Z, P = [], []
+    for i in range(0, len(X), batch_size):
+        z, p = net(X[i:i + batch_size], training=False); Z.append(ops.convert_to_numpy(z)); P.append(ops.convert_to_numpy(p))
+    if not Z: return np.zeros((0, net.outputs[0].shape[-1])), np.zeros((0, net.outputs[1].shape[-1]))
+    P = np.concatenate(P).astype(float)
+    return np.concatenate(Z).astype(float), P/P.sum(1, keepdims=True)  # float32 softmax rows sum to 1 only within ~1e-7
+
+# %% ../nbs/07b_honest_answers.ipynb #c7a10003
+@dataclass
+class CnnTrust:
+    "A Keras network's calibration (one temperature) and novelty flag (Mahalanobis distance of its penultimate-layer embedding)."
+    labels: list          # the network's output order
+    temperature: float    # divides the log-probabilities; 1.0 when the calibration method is 'none'
+    detector: object      # `LedoitWolf` fitted on the training faces' embeddings
+    threshold: float      # novelty scores above it are flagged (set on validation subjects)
+    report: dict = field(default_factory=dict) # measurements on the test subjects (see `cnn_trust`)
+    _nets: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _net(self, model):
+        "The two-output model of `model`, built once per network."
+        model = getattr(model, 'model', model)  # a `CnnModel` or a keras.Model
+        if model.output_shape[-1] != len(self.labels):
+            raise ValueError(f'this CnnTrust was fitted for {len(self.labels)} classes {self.labels}; the network has {model.output_shape[-1]} outputs')
+        cached = self._nets.get(id(model))
+        if cached is None or cached[0] is not model: self._nets[id(model)] = cached = (model, embedding_model(model))
+        return cached[1]
+
+    def assess(self, model, X:np.ndarray, batch_size:int=64)->list:
+        "Per image: `emotion`, calibrated `probabilities` {label: p}, `novelty` and `in_distribution`, from one forward pass."
+        Z, P = cnn_forward(self._net(model), X, batch_size)
+        P, s = temperature_scale(P, self.temperature), novelty_score(self.detector, Z) if len(Z) else np.zeros(0)
+        return [dict(emotion=self.labels[int(p.argmax())], probabilities=dict(zip(self.labels, map(float, p))),
+                     novelty=float(v), in_distribution=bool(v <= self.threshold)) for p, v in zip(P, s)]
+
+# %% ../nbs/07b_honest_answers.ipynb #c7a10004
+def _crossfit_temperature(P, y, groups, labels):
+    "Validation log-loss of temperatures fitted without each row's subject (rows as groups when subjects are unknown)."
+    groups = groups if len(set(groups) - {''}) >= 2 and '' not in set(groups) else np.arange(len(y))
+    out = np.zeros_like(P)
+    for tr, va in grouped_splits(groups, 5): out[va] = temperature_scale(P[va], fit_temperature(P[tr], y[tr], labels))
+    return log_loss(y, out, labels=labels)
+
+def cnn_trust(model,                # the trained network (keras.Model or `CnnModel`) that will be served
+              faces,                # the `FaceImages` it was trained on
+              split,                # its `FaceSplit` (`CnnRun.split`)
+              pass_rate:float=0.95, # share of in-distribution faces that should pass the flag
+              foreign:dict|None=None, # name -> network input unlike the faces; default `cnn_probes`
+             )->CnnTrust:
+    "Temperature and novelty threshold chosen on the validation subjects, measured on the test subjects."
+    from emotion_nbdev.core import EMOTIONS
+    net = getattr(model, 'model', model); labels = list(getattr(model, 'labels', EMOTIONS))
+    if not len(split.validation) or not len(split.test): raise ValueError('cnn_trust needs validation and test faces (none of them trained on)')
+    two = embedding_model(net)
+    (Zt, _), (Zv, Pv), (Zs, Ps) = (cnn_forward(two, faces.x[i]) for i in (split.train, split.validation, split.test))
+    yv, ys = faces.labels[split.validation], faces.labels[split.test]
+    T = fit_temperature(Pv, yv, labels)
+    ll_none, ll_cross = log_loss(yv, Pv, labels=labels), _crossfit_temperature(Pv, yv, faces.subjects[split.validation], labels)
+    method = 'temperature' if ll_cross < ll_none else 'none'  # the temperature must beat no calibration on subjects it was not fitted on
+    T = T if method == 'temperature' else 1.0
+    with threadpool_limits(1): detector = novelty_detector('mahalanobis').fit(Zt)
+    threshold = conformal_threshold(novelty_score(detector, Zv), pass_rate)
+    foreign = cnn_probes(net.input_shape[1]) if foreign is None else foreign
+    f = dict(zip(foreign, novelty_score(detector, cnn_forward(two, np.stack(list(foreign.values())))[0]))) if foreign else {}
+    Pc = temperature_scale(Ps, T)
+    report = dict(calibration_method=method, temperature=T, ece=expected_calibration_error(ys, Pc, labels), ece_before=expected_calibration_error(ys, Ps, labels),
+                  log_loss=float(log_loss(ys, Pc, labels=labels)), log_loss_before=float(log_loss(ys, Ps, labels=labels)),
+                  ece_noise_floor=ece_noise_floor(Pc, labels), validation_log_loss_before=float(ll_none), validation_log_loss_crossfitted=float(ll_cross),
+                  test_accuracy=float(np.mean(np.asarray(labels)[Ps.argmax(1)] == ys)),
+                  novelty_method='mahalanobis', embedding=f"input of the last layer '{net.layers[-1].name}' ({Zt.shape[1]} dims)", threshold=float(threshold),
+                  pass_rate_target=pass_rate, validation_pass_rate=float(np.mean(novelty_score(detector, Zv) <= threshold)),
+                  heldout_pass_rate=float(np.mean(novelty_score(detector, Zs) <= threshold)),
+                  foreign_flagged=float(np.mean([v > threshold for v in f.values()])) if f else None,
+                  foreign_scores={k: float(v) for k, v in f.items()}, data=faces.data_tag, split=split.kind,
+                  rows={'train': len(split.train), 'validation': len(split.validation), 'test': len(split.test)},
+                  ece_definition='top-label, 10 equal-width bins')
+    return CnnTrust(labels, float(T), detector, float(threshold), report)
+
+# %% ../nbs/07b_honest_answers.ipynb #c7a10009
+CNN_TRUST_FORMAT = 'emotion_nbdev.cnn_trust/1'
+
+def save_cnn_trust(trust:CnnTrust, # from `cnn_trust`
+                   path:str|Path,  # the companion file, `trust_path('face_cnn.keras')`
+                   metadata:dict|None=None, # JSON-serialisable extras, e.g. which model file it belongs to
+                  )->Path:
+    "Save a `CnnTrust` with skops: its numbers and the fitted detector (the embedding model is rebuilt on use)."
+    state = dict(labels=list(trust.labels), temperature=float(trust.temperature), detector=trust.detector, threshold=float(trust.threshold))
+    return save_skops(state, path, CNN_TRUST_FORMAT, {**(metadata or {}), 'report': trust.report})
+
+def load_cnn_trust(path:str|Path)->tuple[CnnTrust, dict]:
+    "Load a `CnnTrust` saved by `save_cnn_trust`: (trust, metadata); refuses foreign, damaged or untrusted files."
+    state, meta = load_skops(path, CNN_TRUST_FORMAT)
+    return CnnTrust(**state, report=meta.get('report', {})), meta

@@ -164,3 +164,100 @@ def test_unreadable_prompt_is_skipped_and_counted(tmp_path):
     assert alsa_voice_features(tmp_path, skipped) == {}
     assert len(skipped) == 1 and 'broken.wav' in skipped.items[0][0]
     assert alsa_voice_features(tmp_path/'missing') == {}
+
+
+@pytest.fixture(scope='module')
+def cnn():
+    "The improved face CNN on the 700 synthetic faces at 32x32, a few epochs (the chapter's network), with its CnnTrust."
+    from emotion_nbdev.cnn import synthetic_face_images, train_cnn
+    from emotion_nbdev.trust import cnn_trust
+    faces = synthetic_face_images(size=32, progress=False)
+    run = train_cnn(faces, 'improved', epochs=12, progress=False)
+    return faces, run, cnn_trust(run.model, faces, run.split)
+
+
+def test_cnn_temperature_follows_the_rule(cnn):
+    faces, run, trust = cnn
+    r = trust.report
+    # the rule: a temperature is kept only if, fitted without each validation subject, it lowers that subject's log-loss
+    assert r['calibration_method'] == ('temperature' if r['validation_log_loss_crossfitted'] < r['validation_log_loss_before'] else 'none')
+    if r['calibration_method'] == 'temperature': assert r['log_loss'] < r['log_loss_before']  # measured on the test subjects
+    else: assert trust.temperature == 1.0 and r['log_loss'] == pytest.approx(r['log_loss_before'], abs=1e-9)
+    assert 0 <= r['ece'] <= 1 and 0 <= r['ece_before'] <= 1
+
+
+def test_cnn_temperature_rule_can_choose_a_temperature(cnn):
+    "Overconfident validation probabilities (sharpened by T = 0.3): the leave-one-subject-out temperature beats none."
+    from sklearn.metrics import log_loss
+    from emotion_nbdev.trust import _crossfit_temperature, cnn_forward, embedding_model
+    faces, run, trust = cnn
+    v = run.split.validation
+    P = temperature_scale(cnn_forward(embedding_model(run.model), faces.x[v])[1], 0.3)
+    labels = list(trust.labels)
+    assert _crossfit_temperature(P, faces.labels[v], faces.subjects[v], labels) < log_loss(faces.labels[v], P, labels=labels)
+
+
+def test_cnn_threshold_passes_validation_and_reports_test(cnn):
+    from emotion_nbdev.trust import cnn_forward, embedding_model, novelty_score
+    faces, run, trust = cnn
+    net = embedding_model(run.model)
+    val = novelty_score(trust.detector, cnn_forward(net, faces.x[run.split.validation])[0])
+    test = novelty_score(trust.detector, cnn_forward(net, faces.x[run.split.test])[0])
+    assert np.mean(val <= trust.threshold) >= 0.95  # conformal threshold on the validation subjects
+    assert trust.report['validation_pass_rate'] == pytest.approx(np.mean(val <= trust.threshold))
+    assert trust.report['heldout_pass_rate'] == pytest.approx(np.mean(test <= trust.threshold))
+    assert trust.report['novelty_method'] == 'mahalanobis' and trust.report['rows']['test'] == len(run.split.test)
+
+
+def test_cnn_flag_catches_astronaut_and_noise(cnn):
+    from emotion_nbdev.trust import cnn_probes
+    faces, run, trust = cnn
+    probes = cnn_probes(32)
+    out = dict(zip(probes, trust.assess(run.model, np.stack(list(probes.values())))))
+    assert [n for n, a in out.items() if n.startswith(('astronaut', 'uniform noise'))] == ['astronaut photo (real face)'] + [f'uniform noise {k}' for k in (1, 2, 3)]
+    assert not any(a['in_distribution'] for n, a in out.items() if n.startswith(('astronaut', 'uniform noise')))
+    assert {n: a['novelty'] for n, a in out.items()} == pytest.approx(trust.report['foreign_scores'])
+
+
+def test_cnn_assess_is_one_pass_of_both_answers(cnn):
+    "The two-output model's probabilities equal the network's own (then the temperature); novelty equals the detector's score."
+    from emotion_nbdev.trust import cnn_forward, embedding_model, novelty_score
+    faces, run, trust = cnn
+    X = faces.x[run.split.test[:10]]
+    out = trust.assess(run.model, X, batch_size=4)  # batches of 4: 3 forward passes
+    P = run.model.predict(X, verbose=0).astype(float)
+    expect = temperature_scale(P/P.sum(1, keepdims=True), trust.temperature)
+    np.testing.assert_allclose([[a['probabilities'][l] for l in trust.labels] for a in out], expect, atol=1e-6)
+    np.testing.assert_allclose([a['novelty'] for a in out], novelty_score(trust.detector, cnn_forward(embedding_model(run.model), X)[0]), rtol=1e-6)
+    assert [a['emotion'] for a in out] == [trust.labels[i] for i in expect.argmax(1)]
+    assert trust.assess(run.model, X[:0]) == []
+
+
+def test_cnn_trust_save_load_round_trip(cnn, tmp_path):
+    from emotion_nbdev.cnn import save_cnn, load_cnn
+    from emotion_nbdev.trust import load_cnn_trust, save_cnn_trust
+    faces, run, trust = cnn
+    net_file = save_cnn(run, tmp_path/'face_cnn.keras')
+    f = save_cnn_trust(trust, trust_path(net_file), {'model_file': net_file.name})
+    assert f == tmp_path/'face_cnn.trust.skops'
+    loaded, meta = load_cnn_trust(f)
+    X = faces.x[run.split.test[:16]]
+    assert loaded.assess(load_cnn(net_file), X) == trust.assess(run.model, X)
+    assert meta['model_file'] == 'face_cnn.keras' and meta['report']['threshold'] == trust.threshold
+    assert (loaded.labels, loaded.temperature, loaded.threshold) == (trust.labels, trust.temperature, trust.threshold)
+
+
+def test_cnn_trust_bad_input_is_named(cnn, tmp_path, faces):
+    from emotion_nbdev.trust import load_cnn_trust
+    _, run, trust = cnn
+    with pytest.raises(ValueError, match=r'network input must be \(n, 32, 32, 3\); got \(2, 48, 48, 3\)'):
+        trust.assess(run.model, np.zeros((2, 48, 48, 3), np.float32))
+    f = save_trust(faces[2], tmp_path/'landmarks.trust.skops')  # a landmark Trust is not a CnnTrust
+    with pytest.raises(UntrustedModelError, match='not a emotion_nbdev.cnn_trust/1 model'):
+        load_cnn_trust(f)
+
+
+def test_cnn_trust_is_deterministic(cnn):
+    from emotion_nbdev.trust import cnn_trust
+    faces, run, trust = cnn
+    assert cnn_trust(run.model, faces, run.split).report == trust.report
