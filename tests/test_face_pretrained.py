@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import skimage
 from PIL import Image
-from emotion_nbdev.core import EMOTIONS
+from emotion_nbdev.core import EMOTIONS, file_sha256
 from emotion_nbdev.face_data import UnreadableImageError, detect_faces, load_synthetic_faces
 from emotion_nbdev.cnn import FACE_MARGIN, crop_face, subject_split, synthetic_face_images, train_cnn
 from emotion_nbdev.face_pretrained import (FER_CLASSES, FER_FILE, FER_LABELS, FER_PROVENANCE, PretrainedModelError,
                                            cnn_face_model, detect_and_analyse, face_saliency, fer_dir, fer_face_crop, fer_input,
-                                           fer_model_card, file_sha256, find_faces, landmark_face_model, load_fer_keras,
+                                           fer_model_card, find_faces, landmark_face_model, load_fer_keras,
                                            load_fer_model, mass_in_box, predict_fer, saliency_overlay, square_face_box)
 
 @pytest.fixture(scope='module')
