@@ -336,7 +336,7 @@ def metrics_table(*evals:AudioEvaluation)->pd.DataFrame:
         cols[f"{r['data']['kind']} data, {r['split']} split ({r['folds']} folds)"] = {m: f"{r[m]:.3f} ± {r['std'][m]:.3f}" for m in METRICS}
     return pd.DataFrame(cols)
 
-# %% ../nbs/03_audio_model.ipynb #6cf0311c
+# %% ../nbs/03_audio_model.ipynb #4a6d77cb
 def plot_confusion_matrix(cm,        # counts (array or DataFrame), rows the true class, columns the predicted one
                           labels:list, # class names in row/column order
                           title:str,   # say the data, split and model
@@ -356,6 +356,7 @@ def plot_confusion_matrix(cm,        # counts (array or DataFrame), rows the tru
     ax.figure.colorbar(im, ax=ax, label='share of the true emotion')
     return ax
 
+# %% ../nbs/03_audio_model.ipynb #6cf0311c
 def plot_confusion(ev:AudioEvaluation, # an evaluation
                    ax=None,            # axes (new figure if None)
                   ):
