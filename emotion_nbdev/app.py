@@ -185,7 +185,7 @@ class DemoModels:
     def synthetic(self)->dict: return {k: bool(m.get('synthetic')) for k, m in self.metadata.items()}
     @property
     def trust(self)->dict: return {k: m['trust'] for k, m in self.metadata.items() if 'trust' in m}
-    def __repr__(self): return f'DemoModels from {self.folder}: ' + ', '.join(f"{k} ({'synthetic' if s else 'real'} data)" for k, s in self.synthetic.items())
+    def __repr__(self): return f'DemoModels from {self.folder}: ' + ', '.join(f"{k} ({data_tag(s)})" for k, s in self.synthetic.items())
 
 def load_demo_models(path:str|Path|None=None, # models folder (see `models_dir`)
                     )->DemoModels:
@@ -331,9 +331,10 @@ def analyse_face(models:DemoModels, # from `load_demo_models`
     data = {k: 'synthetic' if s else 'real' for k, s in models.synthetic.items()}
     for k, trust in models.trust.items():  # calibrated probabilities and the novelty flag, where the model has them
         if k not in models.faces: continue
-        X = np.stack([np.asarray(f['landmarks'], float).reshape(-1) for f in faces]) if models.faces[k].needs_landmarks else None
-        if X is None: continue
-        for f, a in zip(faces, trust.assess(models.faces[k].pipeline, X)): f['models'][k].update(a)
+        m = models.faces[k]
+        if m.needs_landmarks: net, X = m.pipeline, np.stack([np.asarray(f['landmarks'], float).reshape(-1) for f in faces])
+        else: net, X = m.model, m.inputs(img, faces)
+        for f, a in zip(faces, trust.assess(net, X)): f['models'][k].update(a)
     for f in faces:
         f['score'] = round(f['score'], 3) if np.isfinite(f['score']) else None
         for k, answer in f['models'].items(): answer.update(data=data[k], probabilities={e: round(p, 4) for e, p in answer['probabilities'].items()})
@@ -646,7 +647,7 @@ def build_ui(models:DemoModels, # from `load_demo_models`
                     go_audio = gr.Button('Predict emotion', variant='primary', elem_id='audio-go')
                     gr.Examples(examples['audio'], inputs=clip, label='synthetic clips, one per acted emotion')
                 with gr.Column():
-                    audio_probs = gr.Label(num_top_classes=len(EMOTIONS), label=f"emotion probabilities (audio model, {'synthetic' if models.synthetic['audio'] else 'real'} data)", elem_id='audio-probs')
+                    audio_probs = gr.Label(num_top_classes=len(EMOTIONS), label=f"emotion probabilities (audio model, {data_tag(models.synthetic['audio'])})", elem_id='audio-probs')
                     audio_flag = gr.Markdown(elem_id='audio-flag')
                     audio_plot = gr.Plot(label='waveform and mel spectrogram', show_label=False, elem_id='audio-plot')  # the figure has its own title
             go_audio.click(predict_audio, clip, [audio_probs, audio_plot, audio_flag], api_name='predict_audio') \

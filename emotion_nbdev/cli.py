@@ -129,11 +129,12 @@ def cmd_train_landmarks(args:argparse.Namespace, # parsed `train-landmarks` opti
     import json
     from emotion_nbdev.face_data import read_landmark_csv
     from emotion_nbdev.face_models import train_landmark_model, save_landmark_model
+    from emotion_nbdev.core import data_tag
     table = read_landmark_csv(args.csv)
     if table['subject'].nunique() < 2: raise CliError(f'{args.csv}: subject-grouped folds need at least 2 subjects; it has 1')
     model, report = train_landmark_model(table, features=args.features, n_splits=args.folds)
     save_landmark_model(model, args.output, report)
-    data = 'synthetic data' if report['data']['synthetic'] else 'real data'
+    data = data_tag(report['data']['synthetic'])
     print(f"{report['data']['rows']} faces, {report['data']['subjects']} subjects ({data}); split: subject-grouped, {report['folds']} folds")
     print(f"accuracy {report['accuracy']:.3f} ± {report['accuracy_std']:.3f} (std over folds), macro-F1 {report['macro_f1']:.3f}, "
           f"UAR {report['uar']:.3f}, AUC (one-vs-rest, macro) {report['auc_ovr_macro']:.3f}")
@@ -172,7 +173,8 @@ def _face_record(path:str, faces:list, models:dict)->dict:
     first = models[next(iter(models))]
     keep = [dict(box=f['box'], emotion=f['emotion'], probabilities={k: round(v, 4) for k, v in f['probabilities'].items()},
                  model=first.name, data=first.data, **({'landmarks': f['landmarks']} if f['landmarks'] is not None else {}),
-                 **({'models': {k: a['emotion'] for k, a in f['models'].items()}} if len(models) > 1 else {})) for f in faces]
+                 **({'models': {k: a['emotion'] for k, a in f['models'].items()}} if len(models) > 1 else {}),
+                 **({'whole_image': True} if f.get('whole_image') else {})) for f in faces]
     return {'path': path, 'faces': keep} if keep else {'path': path, 'error': 'no face found'}
 
 def cmd_predict_face(args:argparse.Namespace, # parsed `predict-face` options
@@ -186,7 +188,13 @@ def cmd_predict_face(args:argparse.Namespace, # parsed `predict-face` options
     if not images: raise CliError('no image given: emotion-nbdev predict-face IMAGE... [--model MODEL]')
     models, failed = face_models_for(model_paths), 0
     for path in images:
-        try: rec = _face_record(path, detect_and_analyse(path, models), models)
+        try:
+            faces = detect_and_analyse(path, models)
+            if not faces and all(type(m).__name__ == 'CnnFaceModel' for m in models.values()):  # a CNN reads a pre-cropped face whole, as `predict_face_cnn` does
+                from emotion_nbdev.face_data import read_image
+                h, w = read_image(path).shape[:2]
+                faces = [dict(f, whole_image=True) for f in detect_and_analyse(path, models, boxes=[(0, 0, w, h)])]
+            rec = _face_record(path, faces, models)
         except ValueError as e: rec = {'path': path, 'error': str(e)}  # UnreadableImageError and friends: report, go on
         failed += 'error' in rec
         if args.json: print(json.dumps(rec))
