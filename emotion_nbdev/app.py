@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from . import __version__
-from .core import EMOTIONS, cache_dir
+from .core import EMOTIONS, cache_dir, data_tag
 
 # %% auto #0
 __all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'SYNTHETIC_SOURCE', 'FACE_MODELS', 'ERRORS',
