@@ -117,12 +117,23 @@ def _train_cnn(path, progress, data, log):
     if not mine: faces = synthetic_face_images(size=DEMO_CNN_SIZE, progress=progress)
     elif data.face_kind(mine[0]) == 'fer2013': faces = load_fer2013_images(mine[0], size=DEMO_CNN_SIZE, progress=progress)
     else: faces = load_face_folders(mine[0], size=DEMO_CNN_SIZE, crop=True, progress=progress)
-    save_cnn(train_cnn(faces, 'improved', epochs=DEMO_CNN_EPOCHS, progress=progress), path)
+    run = train_cnn(faces, 'improved', epochs=DEMO_CNN_EPOCHS, progress=progress)
+    save_cnn(run, path)
+    from emotion_nbdev.trust import cnn_trust, save_cnn_trust, trust_path
+    try: trust = cnn_trust(run.model, faces, run.split)
+    except ValueError as e: log(f'      no calibration or novelty flag for the CNN: {e}'); return
+    r = trust.report
+    log(f"      calibration: {r['calibration_method']}, test-subject ECE {r['ece']:.3f}; novelty flag: {r['novelty_method']}, "
+        f"{r['heldout_pass_rate']:.0%} of test faces pass")
+    save_cnn_trust(trust, trust_path(path), {'model_file': Path(path).name})
 
 _TRAINERS = {'audio': _train_audio, 'landmarks': _train_landmarks, 'cnn': _train_cnn}
 
 # %% ../nbs/08_app.ipynb #8fd0df50
-def _loads(kind, path):
+def _loads(kind, path, sources):
+    "Whether a saved model loads (and, trained on the embedded data, has its calibration file beside it)."
+    from emotion_nbdev.trust import trust_path
+    if kind == 'cnn' and sources == [SYNTHETIC_SOURCE] and not trust_path(path).exists(): return False
     try: _LOADERS[kind](path); return True
     except Exception: return False
 
@@ -141,7 +152,7 @@ def train_demo_models(path:str|Path|None=None, # models folder (see `models_dir`
     for i, (kind, train) in enumerate(_TRAINERS.items(), 1):
         f, want = out/MODEL_FILES[kind], data.sources(kind)
         had = known.get(kind, [SYNTHETIC_SOURCE])
-        if f.exists() and not retrain and had == want and _loads(kind, f):
+        if f.exists() and not retrain and had == want and _loads(kind, f, want):
             done[kind] = dict(file=str(f), trained=False, seconds=0.0, sources=want); continue
         if f.exists() and not retrain:
             log(f'[{i}/3] {f} was trained on {", ".join(had)}; asked for {", ".join(want)}: retraining it' if had != want else
@@ -168,8 +179,9 @@ def _load_landmarks(p):
     return _with_trust(*load_landmark_model(p), p)
 def _load_cnn(p):
     from emotion_nbdev.cnn import load_cnn
+    from emotion_nbdev.trust import load_cnn_trust, trust_path
     m = load_cnn(p)
-    return m, m.metadata
+    return m, {**m.metadata, **({'trust': load_cnn_trust(trust_path(p))[0]} if trust_path(p).exists() else {})}
 _LOADERS = {'audio': _load_audio, 'landmarks': _load_landmarks, 'cnn': _load_cnn}
 
 FACE_MODELS = ('fer2013', 'landmarks', 'cnn')  # every face is scored by each; the first gives the face's answer

@@ -21,6 +21,12 @@ def wav_bytes(y, sr=16000, subtype='PCM_16'):
 def post(server, kind, name, data, **kw):
     return httpx.post(f'{server.url}/api/{kind}', files={'file': (name, data)}, timeout=60, **kw)
 
+def copy_model(src, dst, name):
+    "A saved model with what travels beside it: the CNN's metadata JSON and the calibration file."
+    from emotion_nbdev.trust import trust_path
+    for f in (name, f'{name}.json', trust_path(name).name):
+        if (src/f).exists(): shutil.copy(src/f, dst/f)
+
 SERVER_PATH = re.compile(r'(/tmp/|/root/|/work/|/home/|/usr/|site-packages|emotion-nbdev-)')
 
 def test_health_and_models(app_server):
@@ -216,8 +222,7 @@ def test_gradio_client(app_server):
 def test_model_loading_retrains_only_what_is_broken(demo_models, tmp_path):
     from emotion_nbdev.app import MODEL_FILES, train_demo_models, load_demo_models
     for f in MODEL_FILES.values():
-        shutil.copy(demo_models.folder/f, tmp_path/f)
-        if f.endswith('.keras'): shutil.copy(demo_models.folder/f'{f}.json', tmp_path/f'{f}.json')
+        copy_model(demo_models.folder, tmp_path, f)
     (tmp_path/MODEL_FILES['landmarks']).write_bytes(b'tampered')
     logged = []
     done = train_demo_models(tmp_path, progress=False, log=logged.append)
@@ -297,8 +302,7 @@ def test_demo_models_command(demo_models, tmp_path, capsys):
     from emotion_nbdev.app import MODEL_FILES
     from emotion_nbdev.cli import main
     for f in MODEL_FILES.values():
-        shutil.copy(demo_models.folder/f, tmp_path/f)
-        if f.endswith('.keras'): shutil.copy(demo_models.folder/f'{f}.json', tmp_path/f'{f}.json')
+        copy_model(demo_models.folder, tmp_path, f)
     assert main(['demo-models', '--models', str(tmp_path), '-q']) == 0
     out = capsys.readouterr().out
     assert out.count('already there') == 3 and 'packaged, pretrained' in out and 'not measured here' in out and 'speaker-grouped' in out and 'subject-grouped' in out and 'SYNTHETIC' in out
@@ -343,8 +347,7 @@ def test_demo_models_on_the_readers_own_speech(demo_models, tmp_path):
     root, models = crema_tree(tmp_path/'CREMA-D'), tmp_path/'models'
     models.mkdir()
     for k in ('landmarks', 'cnn'):  # the face models stay the synthetic ones: copied, not retrained, to keep the test short
-        shutil.copy(demo_models.folder/MODEL_FILES[k], models/MODEL_FILES[k])
-    shutil.copy(demo_models.folder/(MODEL_FILES['cnn'] + '.json'), models/(MODEL_FILES['cnn'] + '.json'))
+        copy_model(demo_models.folder, models, MODEL_FILES[k])
     import contextlib
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf): assert main(['demo-models', '--models', str(models), '--audio-data', str(root), '-q']) == 0
@@ -377,14 +380,15 @@ def test_real_voice_is_flagged_as_unfamiliar(app_server, demo_models):
     assert sum(flagged) >= len(prompts) - 1, flagged
     card = httpx.get(f'{app_server.url}/api/models').json()
     assert card['audio']['novelty']['heldout_pass_rate'] >= 0.95 and 0 <= card['audio']['ece'] <= 1
-    assert card['landmarks']['ece'] is not None and card['fer2013']['ece'] is None and 'not shipped' in card['fer2013']['novelty']
+    assert card['landmarks']['ece'] is not None and card['cnn']['ece'] is not None and card['fer2013']['ece'] is None and 'not shipped' in card['fer2013']['novelty']
 
 def test_face_answers_carry_the_novelty_flag(app_server):
     "The landmark model's answer says whether the face is like the drawn faces it learned from; FER2013's cannot be checked."
     f = post(app_server, 'face', 'astronaut.png', astronaut_png()).json()['faces'][0]
     assert f['in_distribution'] is None and f['novelty'] is None  # the default model's training data is not here
-    lm = f['models']['landmarks']
-    assert isinstance(lm['in_distribution'], bool) and lm['novelty'] >= 0
+    for k in ('landmarks', 'cnn'):
+        assert isinstance(f['models'][k]['in_distribution'], bool) and f['models'][k]['novelty'] >= 0
+    assert f['models']['landmarks']['in_distribution'] is False  # a real face is unlike the drawn ones the landmark model learned from
 
 def test_predict_audio_cli_flags_a_real_voice(demo_models):
     "predict-audio prints the same flag as the server, from the calibration file beside the model."
