@@ -320,7 +320,8 @@ def _check_photo_size(image, name:str, limits:Limits):
     else:
         try:
             with Image.open(image) as im: w, h = im.size
-        except Image.DecompressionBombError: w, h = Image.MAX_IMAGE_PIXELS, 3  # the header claims far more than any limit here
+        except Image.DecompressionBombError:
+            raise RequestError(413, f'{name}: image too large: its header claims more than {2*Image.MAX_IMAGE_PIXELS:,} pixels') from None
         except Exception: return  # not an image Pillow can open: `read_image` says why
     if w*h > limits.max_image_pixels:
         raise RequestError(413, f'{name}: image too large: {w*h:,} pixels; this server accepts up to {limits.max_image_pixels:,}')
