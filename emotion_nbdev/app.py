@@ -412,7 +412,7 @@ def audio_figure(path:str|Path, # an audio file
     from emotion_nbdev.features import load_audio, FEATURE_SR
     y = load_audio(path)
     fig = Figure(figsize=(7, 4.4), dpi=72, layout='constrained')
-    if title: fig.suptitle(title)  # above both panels, clear of the UI component's own label
+    if title: fig.suptitle(title, x=0.98, ha='right')  # right-aligned: the UI's component label sits at the top left
     a, b = fig.subplots(2, 1)
     t = np.arange(len(y))/FEATURE_SR
     a.plot(t, y, lw=0.5); a.set(xlim=(0, t[-1]), xlabel='time (s)', ylabel='amplitude', title='waveform')
@@ -670,7 +670,7 @@ def build_ui(models:DemoModels, # from `load_demo_models`
                 with gr.Column():
                     audio_probs = gr.Label(num_top_classes=len(EMOTIONS), label=f"emotion probabilities (audio model, {data_tag(models.synthetic['audio'])})", elem_id='audio-probs')
                     audio_flag = gr.Markdown(elem_id='audio-flag')
-                    audio_plot = gr.Plot(label='waveform and mel spectrogram', show_label=False, elem_id='audio-plot')  # the figure has its own title
+                    audio_plot = gr.Plot(label='waveform and mel spectrogram', elem_id='audio-plot')
             go_audio.click(predict_audio, clip, [audio_probs, audio_plot, audio_flag], api_name='predict_audio') \
                     .then(lambda text: fade(text, ['audio']), audio_flag, audio_probs, api_visibility='private')
         with gr.Tab('Face'):
