@@ -7,15 +7,15 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/core.html.md"""
 # %% ../nbs/00_core.ipynb #02714402
 from __future__ import annotations
 import hashlib, os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from collections import Counter
 
 # %% auto #0
 __all__ = ['EMOTIONS', 'EXTRA_EMOTIONS', 'DATA_ENV_VAR', 'CACHE_ENV_VAR', 'SEED', 'SYSTEM_FILE_NAMES', 'SAFE_TYPES',
            'UnknownEmotionError', 'normalize_emotion', 'package_data_dir', 'data_root', 'cache_dir', 'SkipReport',
-           'is_hidden_or_system', 'data_tag', 'UntrustedModelError', 'library_versions', 'save_skops', 'load_skops',
-           'file_sha256']
+           'is_hidden_or_system', 'data_tag', 'library_versions', 'file_sha256', 'UntrustedModelError', 'save_skops',
+           'load_skops', 'ModelCard']
 
 # %% ../nbs/00_core.ipynb #6d234c91
 EMOTIONS = ('anger', 'disgust', 'fear', 'happiness', 'neutral', 'sadness', 'surprise')
@@ -125,11 +125,6 @@ def data_tag(synthetic, # one flag (bool), or one per row (a Series, array or li
 # %% ../nbs/00_core.ipynb #73d74c19
 import json, platform
 
-class UntrustedModelError(ValueError):
-    "A model file that is damaged, of another kind, or holds types outside the allow-list."
-
-SAFE_TYPES = ('numpy.dtype',)  # plain data that skops 0.16 does not trust by default (fitted estimators hold dtypes)
-
 def library_versions(extra:tuple=(), # more distributions to report when installed, e.g. ('keras', 'tensorflow')
                     )->dict: # name -> version; packages that are not installed are left out
     "Versions of Python and the libraries a saved model depends on."
@@ -139,6 +134,17 @@ def library_versions(extra:tuple=(), # more distributions to report when install
         try: out[name] = md.version(name)
         except md.PackageNotFoundError: pass
     return out
+
+def file_sha256(path:str|Path, # any file
+               )->str: # hex digest
+    "SHA-256 of a file's bytes, read in blocks (model files are checked against it when loaded)."
+    with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
+
+# %% ../nbs/00_core.ipynb #d5e3f7c4
+class UntrustedModelError(ValueError):
+    "A model file that is damaged, of another kind, or holds types outside the allow-list."
+
+SAFE_TYPES = ('numpy.dtype',)  # plain data that skops 0.16 does not trust by default (fitted estimators hold dtypes)
 
 def save_skops(model,            # a fitted scikit-learn estimator (or pipeline)
                path:str|Path,    # the .skops file to write
@@ -171,7 +177,40 @@ def load_skops(path:str|Path,      # a file written by `save_skops`
         raise UntrustedModelError(f'{path}: not a {format} model (found {found})')
     return obj['model'], json.loads(obj['metadata'])
 
-def file_sha256(path:str|Path, # any file
-               )->str: # hex digest
-    "SHA-256 of a file's bytes, read in blocks (model files are checked against it when loaded)."
-    with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
+# %% ../nbs/00_core.ipynb #a0c1fedd
+@dataclass
+class ModelCard:
+    "What a model does, what it learned from and how well it did on data it did not see: the one schema of every model's card."
+    name:str         # short id: 'audio', 'landmarks', 'cnn', 'fer2013'
+    task:str         # what it predicts, from what
+    model:str        # the estimator, in a few words
+    data:str         # 'synthetic' or 'real': what it learned from
+    trained_on:dict  # training data summary (datasets, clips or images, speakers or subjects)
+    split:str        # how the held-out figures were obtained, e.g. 'speaker-grouped, 5 folds'
+    classes:list     # the labels it outputs, in its order
+    metrics:dict     # metric -> held-out value
+    spread:dict      # metric -> its spread: std over folds (a number) or a 95% interval ([low, high])
+    per_fold:dict=field(default_factory=dict)    # metric -> its value on each fold
+    params:dict=field(default_factory=dict)      # the hyper-parameters chosen
+    versions:dict=field(default_factory=dict)    # library versions it was made with
+    calibration:dict=field(default_factory=dict) # how well its probabilities match its accuracy (see the honest-answers chapter)
+    novelty:dict=field(default_factory=dict)     # how it flags inputs unlike its training data, or why it cannot
+    source:str=''    # who measured the metrics when not this book (a pretrained model's authors)
+    file:str=''      # the model's file name
+    extra:dict=field(default_factory=dict)       # anything else worth showing: input format, licence, checksum
+
+    def __post_init__(self):
+        if self.data not in ('synthetic', 'real'): raise ValueError(f"model card {self.name!r}: data must be 'synthetic' or 'real', not {self.data!r}")
+        odd = sorted(set(self.spread) - set(self.metrics))
+        if odd: raise ValueError(f"model card {self.name!r}: a spread for metric(s) it does not report: {', '.join(odd)}")
+
+    def to_dict(self)->dict:
+        "The card as plain JSON data (numpy numbers become Python ones)."
+        return json.loads(json.dumps(asdict(self), default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
+
+    @classmethod
+    def from_dict(cls, d:dict)->ModelCard:
+        "A card from `to_dict`'s output; unknown keys are an error, not silently dropped."
+        odd = sorted(set(d) - {f.name for f in fields(cls)})
+        if odd: raise ValueError(f"model card {d.get('name')!r}: unknown field(s) {', '.join(odd)}")
+        return cls(**d)
