@@ -60,11 +60,20 @@ class TrainingData:
         paths = self.audio if kind == 'audio' else [p for p in self.faces if (self.face_kind(p) in ('fer2013', 'folders')) == (kind == 'cnn')]
         return sorted(str(Path(p).expanduser().resolve()) for p in paths) or [SYNTHETIC_SOURCE]
 
-# %% ../nbs/08_app.ipynb #4bd77e8d
+# %% ../nbs/08_app.ipynb #c964e4c7
 def _folds(groups, what):
     n = len(set(groups))
     if n < 2: raise ValueError(f'grouped evaluation needs at least 2 {what}s; the data has {n}')
     return min(5, n)
+
+def _save_trust(kind, model, table, path, log):
+    "Calibrate the model and fit its novelty flag on grouped folds of its training data; save them beside it."
+    from emotion_nbdev.trust import audio_trust, landmark_trust, save_trust, trust_path
+    trust = (audio_trust if kind == 'audio' else landmark_trust)(table, model)
+    r = trust.report
+    log(f"      calibration: {r['calibration_method']}, held-out ECE {r['ece_before']:.3f} -> {r['ece']:.3f}; "
+        f"novelty flag: {r['novelty_method']}, {r['heldout_pass_rate']:.0%} of held-out inputs pass")
+    save_trust(trust, trust_path(path), {'model_file': Path(path).name})
 
 def _train_audio(path, progress, data, log):
     from emotion_nbdev.audio_data import load_synthetic_speech, index_audio
@@ -81,15 +90,7 @@ def _train_audio(path, progress, data, log):
     save_audio_model(model, path, report)
     _save_trust('audio', model, table.frame, path, log)
 
-def _save_trust(kind, model, table, path, log):
-    "Calibrate the model and fit its novelty flag on grouped folds of its training data; save them beside it."
-    from emotion_nbdev.trust import audio_trust, landmark_trust, save_trust, trust_path
-    trust = (audio_trust if kind == 'audio' else landmark_trust)(table, model)
-    r = trust.report
-    log(f"      calibration: {r['calibration_method']}, held-out ECE {r['ece_before']:.3f} -> {r['ece']:.3f}; "
-        f"novelty flag: {r['novelty_method']}, {r['heldout_pass_rate']:.0%} of held-out inputs pass")
-    save_trust(trust, trust_path(path), {'model_file': Path(path).name})
-
+# %% ../nbs/08_app.ipynb #5c891aa5
 def _landmark_table(data, log):
     from emotion_nbdev.face_data import load_synthetic_faces, read_landmark_csv, load_ck_plus, landmarks_from_images
     tables = []
@@ -110,6 +111,7 @@ def _train_landmarks(path, progress, data, log):
     save_landmark_model(model, path, report)
     _save_trust('landmarks', model, table, path, log)
 
+# %% ../nbs/08_app.ipynb #f060da99
 def _train_cnn(path, progress, data, log):
     from emotion_nbdev.cnn import synthetic_face_images, load_face_folders, load_fer2013_images, train_cnn, save_cnn
     mine = [p for p in data.faces if data.face_kind(p) in ('fer2013', 'folders')]
@@ -165,7 +167,7 @@ def train_demo_models(path:str|Path|None=None, # models folder (see `models_dir`
         log(f'[{i}/3] {kind} model ready in {done[kind]["seconds"]} s')
     return done
 
-# %% ../nbs/08_app.ipynb #7323a24e
+# %% ../nbs/08_app.ipynb #50458030
 def _with_trust(model, meta, p):
     "The model's metadata with its calibration and novelty flag (`trust`), from the file beside it."
     from emotion_nbdev.trust import load_trust, trust_path
@@ -184,6 +186,7 @@ def _load_cnn(p):
     return m, {**m.metadata, **({'trust': load_cnn_trust(trust_path(p))[0]} if trust_path(p).exists() else {})}
 _LOADERS = {'audio': _load_audio, 'landmarks': _load_landmarks, 'cnn': _load_cnn}
 
+# %% ../nbs/08_app.ipynb #58eb9cdb
 FACE_MODELS = ('fer2013', 'landmarks', 'cnn')  # every face is scored by each; the first gives the face's answer
 
 @dataclass
@@ -310,7 +313,7 @@ def unfamiliar_note(kind:str, # 'audio' or 'landmarks'
            'the drawn synthetic faces' if models.synthetic['landmarks'] else 'the faces'
     return f'this {what} is unlike {data} the model learned from; its guess is unreliable'
 
-# %% ../nbs/08_app.ipynb #f317a682
+# %% ../nbs/08_app.ipynb #461a5990
 _DLIB_LOCK = threading.Lock()
 
 def _check_photo_size(image, name:str, limits:Limits):
@@ -339,6 +342,7 @@ def apply_trust(image:np.ndarray, # the photo the faces were found in
         else: net, X = m.model, m.inputs(image, faces)
         for f, a in zip(faces, trust.assess(net, X)): f['models'][k].update(a)
 
+# %% ../nbs/08_app.ipynb #15d93864
 def analyse_face(models:DemoModels, # from `load_demo_models`
                  image,              # a path or an RGB array
                  name:str|None=None, # the name the user gave it (for messages)
@@ -422,7 +426,7 @@ def audio_figure(path:str|Path, # an audio file
     fig.colorbar(img, ax=b, format='%+2.0f dB')
     return fig
 
-# %% ../nbs/08_app.ipynb #8fefccdc
+# %% ../nbs/08_app.ipynb #2dc74592
 from fastapi import FastAPI, File, UploadFile, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -464,6 +468,7 @@ class FacesResult(BaseModel):
     data: str = Field(description="what the default face model was trained on: 'synthetic' or 'real'")
     note: str = ''
 
+# %% ../nbs/08_app.ipynb #1395a858
 class Health(BaseModel):
     status: str
     version: str
@@ -537,7 +542,7 @@ class Gate:
             except FutureTimeout: raise RequestError(504, f'analysis took longer than {self.limits.timeout_s:g} s') from None
         finally: self._leave()
 
-# %% ../nbs/08_app.ipynb #334f45eb
+# %% ../nbs/08_app.ipynb #f60cafe2
 async def _save_upload(upload, folder):
     "Write an upload to a temporary file keeping its extension; return (path, the user's name)."
     name = Path(upload.filename or 'upload').name or 'upload'
@@ -546,21 +551,8 @@ async def _save_upload(upload, folder):
         while chunk := await upload.read(1 << 20): f.write(chunk)
     return path, name
 
-def create_api(models:DemoModels, # from `load_demo_models`
-               limits:Limits=Limits(),
-               gate:Gate|None=None, # shared with the UI; a new one if None
-              ):
-    "The FastAPI app: /api/health, /api/models, /api/audio, /api/face, with OpenAPI docs at /docs."
-    gate, started = gate or Gate(limits), time.time()
-    app = FastAPI(title='emotion_nbdev API', version=__version__,
-                  description='Emotion recognition from speech audio and faces. The models of this server report the data they were '
-                              'trained on (`GET /api/models`); models trained on the embedded synthetic data say nothing about real speech or faces.')
-    app.state.models, app.state.limits, app.state.gate = models, limits, gate
-    app.add_middleware(UploadLimit, max_bytes=limits.max_upload_bytes)
-
-    @app.exception_handler(RequestError)
-    async def request_error(request: Request, e: RequestError): return JSONResponse({'error': e.message}, status_code=e.status)
-
+def _service_routes(app, models:DemoModels, started:float):
+    "GET /api/health and GET /api/models."
     @app.get('/api/health', response_model=Health, tags=['service'])
     def health():
         "The server is up; which models it serves and what data they were trained on."
@@ -569,22 +561,42 @@ def create_api(models:DemoModels, # from `load_demo_models`
 
     @app.get('/api/models', tags=['service'])
     def model_info() -> dict[str, dict]:
-        "Every model's metadata: data (synthetic or real), split, held-out metrics with spread, labels, versions."
+        "Every model's card: data (synthetic or real), split, held-out metrics with spread, classes, calibration, versions."
         return model_cards(models)
+
+# %% ../nbs/08_app.ipynb #b761bc9e
+def _predict_routes(app, models:DemoModels, limits:Limits, gate:Gate):
+    "POST /api/audio and POST /api/face."
+    async def run(upload, fn):
+        with tempfile.TemporaryDirectory(prefix='emotion-nbdev-') as d:
+            path, name = await _save_upload(upload, d)
+            return await gate.run(fn, models, path, name, limits)
 
     @app.post('/api/audio', response_model=AudioResult, responses=ERRORS, tags=['predict'])
     async def audio(file: UploadFile = File(description='an audio file: WAV, FLAC, OGG or MP3')):
         "The emotion of a speech clip and the probability of every emotion."
-        with tempfile.TemporaryDirectory(prefix='emotion-nbdev-') as d:
-            path, name = await _save_upload(file, d)
-            return await gate.run(analyse_audio, models, path, name, limits)
+        return await run(file, analyse_audio)
 
     @app.post('/api/face', response_model=FacesResult, responses=ERRORS, tags=['predict'])
     async def face(file: UploadFile = File(description='a photo: JPEG, PNG, BMP, GIF, WebP or TIFF')):
         "Every face in a photo: box, 68 landmarks, the emotion from the model trained on real faces, and every face model's answer."
-        with tempfile.TemporaryDirectory(prefix='emotion-nbdev-') as d:
-            path, name = await _save_upload(file, d)
-            return await gate.run(analyse_face, models, path, name, limits)
+        return await run(file, analyse_face)
+
+def create_api(models:DemoModels, # from `load_demo_models`
+               limits:Limits=Limits(),
+               gate:Gate|None=None, # shared with the UI; a new one if None
+              ):
+    "The FastAPI app: /api/health, /api/models, /api/audio, /api/face, with OpenAPI docs at /docs."
+    gate = gate or Gate(limits)
+    app = FastAPI(title='emotion_nbdev API', version=__version__,
+                  description='Emotion recognition from speech audio and faces. The models of this server report the data they were '
+                              'trained on (`GET /api/models`); models trained on the embedded synthetic data say nothing about real speech or faces.')
+    app.state.models, app.state.limits, app.state.gate = models, limits, gate
+    app.add_middleware(UploadLimit, max_bytes=limits.max_upload_bytes)
+    @app.exception_handler(RequestError)
+    async def request_error(request: Request, e: RequestError): return JSONResponse({'error': e.message}, status_code=e.status)
+    _service_routes(app, models, time.time())
+    _predict_routes(app, models, limits, gate)
     return app
 
 # %% ../nbs/08_app.ipynb #67eb5e93
@@ -621,7 +633,7 @@ def data_banner(models:DemoModels)->str:
     if synthetic: text += f" The {' and '.join(synthetic)} models beside it learned from drawn synthetic faces: their answers show the plumbing only."
     return speech(models.metadata['audio']) + ' ' + text
 
-# %% ../nbs/08_app.ipynb #b0c31f44
+# %% ../nbs/08_app.ipynb #d80ef0cf
 SALIENCY_CHOICES = {'off': None, 'FER2013 model (real faces)': 'fer2013', 'CNN (synthetic faces)': 'cnn'}
 DEMO_CSS = '.faded { opacity: 0.4; }'  # a guess the model should not be trusted with is shown faded
 
@@ -629,67 +641,90 @@ def _trust_words(a:dict, kind:str, models)->str:
     "The flag next to an answer: nothing when the input is familiar, the reason in words when not."
     return '' if a.get('in_distribution') is not False else f"**Unfamiliar input ({kind} model):** {unfamiliar_note(kind, models)} (novelty {a['novelty']:.2f})."
 
+def _fade(text, kinds):
+    "Fade each answer whose flag in `text` says the input is unfamiliar to its model; UI only, not part of the API."
+    import gradio as gr
+    out = [gr.Label(elem_classes=['faded'] if f'Unfamiliar input ({k} model)' in (text or '') else []) for k in kinds]
+    return out if len(out) > 1 else out[0]
+
+def _guarded(gate:Gate, fn, *args):
+    "Run `fn` through the gate; a refusal becomes a Gradio error with its status."
+    import gradio as gr
+    try: return gate.call(fn, *args)
+    except RequestError as e: raise gr.Error(e.message, title=f'Request refused ({e.status})')
+
+# %% ../nbs/08_app.ipynb #5cbeb12b
+def _audio_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
+    "The Audio tab: a clip (upload or microphone) -> probability bars, the novelty flag, waveform and mel figure."
+    import gradio as gr
+    def predict_audio(path):
+        "Emotion probabilities of a speech clip, and its waveform and mel spectrogram."
+        if not path: raise gr.Error('upload or record a clip first')
+        r = _guarded(gate, analyse_audio, models, path, Path(path).name, limits)
+        return r['probabilities'], audio_figure(path, f"predicted {r['emotion']} ({r['data']}-data model)"), _trust_words(r, 'audio', models)
+    with gr.Tab('Audio'):
+        with gr.Row():
+            with gr.Column():
+                clip = gr.Audio(sources=['upload', 'microphone'], type='filepath', label='speech clip (upload or record)', elem_id='audio-input')
+                go = gr.Button('Predict emotion', variant='primary', elem_id='audio-go')
+                gr.Examples(examples['audio'], inputs=clip, label='synthetic clips, one per acted emotion')
+            with gr.Column():
+                probs = gr.Label(num_top_classes=len(EMOTIONS), label=f"emotion probabilities (audio model, {data_tag(models.synthetic['audio'])})", elem_id='audio-probs')
+                flag = gr.Markdown(elem_id='audio-flag')
+                plot = gr.Plot(label='waveform and mel spectrogram', elem_id='audio-plot')
+        go.click(predict_audio, clip, [probs, plot, flag], api_name='predict_audio') \
+          .then(lambda text: _fade(text, ['audio']), flag, probs, api_visibility='private')
+
+# %% ../nbs/08_app.ipynb #c90a9ae3
+def _face_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
+    "The Face tab: a photo (upload or webcam) -> boxes and landmarks drawn, every face model's probabilities, flags."
+    import gradio as gr
+    def predict_face(image, overlay='off'):
+        "Every face model's probabilities for the largest face, and the photo with boxes, landmarks and an optional saliency overlay."
+        if image is None: raise gr.Error('upload or take a photo first')
+        r = _guarded(gate, analyse_face, models, image, 'photo', limits)
+        shown = image if SALIENCY_CHOICES.get(overlay) is None else _guarded(gate, saliency_image, models, image, r, SALIENCY_CHOICES[overlay])
+        f = r['faces'][0]
+        summary = f"{len(r['faces'])} face(s); face 1: **{f['emotion']}** ({f['model']}, {r['data']} faces); " + \
+                  ', '.join(f"{k}: {a['emotion']} ({a['data']} faces)" for k, a in f['models'].items() if k != f['model'])
+        flags = ' '.join(_trust_words(f['models'][k], k, models) for k in FACE_MODELS if k in models.trust)
+        return (draw_faces(shown, r), summary + (f'\n\n{flags}' if flags.strip() else ''), *(f['models'][k]['probabilities'] for k in FACE_MODELS))
+    with gr.Tab('Face'):
+        with gr.Row():
+            with gr.Column():
+                photo = gr.Image(sources=['upload', 'webcam'], type='numpy', label='photo (upload or webcam)', elem_id='face-input')
+                overlay = gr.Radio(list(SALIENCY_CHOICES), value='off', label='saliency overlay: where a network looked', elem_id='face-overlay')
+                go = gr.Button('Predict emotion', variant='primary', elem_id='face-go')
+                gr.Examples(examples['face'], inputs=photo, label='the astronaut photo and synthetic faces')
+            with gr.Column():
+                drawn = gr.Image(label='faces, boxes and numbered landmarks', elem_id='face-drawn', interactive=False)
+                summary = gr.Markdown(elem_id='face-summary')
+                probs = [gr.Label(num_top_classes=len(EMOTIONS), label=f"{k} model ({models.faces[k].data})", elem_id=f'{k}-probs') for k in FACE_MODELS]
+        go.click(predict_face, [photo, overlay], [drawn, summary, *probs], api_name='predict_face') \
+          .then(lambda text: _fade(text, FACE_MODELS), summary, probs, api_visibility='private')
+
+# %% ../nbs/08_app.ipynb #52e2c1d1
+def _models_tab(cards:dict):
+    "The Models tab: one row per model card, and the cards in full."
+    import gradio as gr
+    with gr.Tab('Models'):
+        rows = [[k, c['data'], c['split'], ', '.join(f'{m} {v:.3f}' for m, v in c['metrics'].items() if v is not None), c['model']] for k, c in cards.items()]
+        gr.Dataframe(rows, headers=['model', 'trained on', 'split', 'held-out metrics', 'what it is'], label='model cards', elem_id='model-table')
+        gr.JSON(cards, label='full cards (also GET /api/models)')
+
 def build_ui(models:DemoModels, # from `load_demo_models`
              limits:Limits=Limits(),
              gate:Gate|None=None, # shared with the REST API
             ):
     "The Gradio Blocks demo: Audio, Face and Models tabs over `analyse_audio` / `analyse_face`."
     import gradio as gr
-    gate, examples, cards = gate or Gate(limits), demo_examples(models.folder), model_cards(models)
-    def guarded(fn, *args):
-        try: return gate.call(fn, *args)
-        except RequestError as e: raise gr.Error(e.message, title=f'Request refused ({e.status})')
-    def predict_audio(path):
-        "Emotion probabilities of a speech clip, and its waveform and mel spectrogram."
-        if not path: raise gr.Error('upload or record a clip first')
-        r = guarded(analyse_audio, models, path, Path(path).name, limits)
-        return r['probabilities'], audio_figure(path, f"predicted {r['emotion']} ({r['data']}-data model)"), _trust_words(r, 'audio', models)
-    def predict_face(image, overlay='off'):
-        "Every face model's probabilities for the largest face, and the photo with boxes, landmarks and an optional saliency overlay."
-        if image is None: raise gr.Error('upload or take a photo first')
-        r = guarded(analyse_face, models, image, 'photo', limits)
-        shown = image if SALIENCY_CHOICES.get(overlay) is None else guarded(saliency_image, models, image, r, SALIENCY_CHOICES[overlay])
-        f = r['faces'][0]
-        summary = f"{len(r['faces'])} face(s); face 1: **{f['emotion']}** ({f['model']}, {r['data']} faces); " + \
-                  ', '.join(f"{k}: {a['emotion']} ({a['data']} faces)" for k, a in f['models'].items() if k != f['model'])
-        flags = ' '.join(_trust_words(f['models'][k], k, models) for k in FACE_MODELS if k in models.trust)
-        return (draw_faces(shown, r), summary + (f'\n\n{flags}' if flags.strip() else ''), *(f['models'][k]['probabilities'] for k in FACE_MODELS))
-    def fade(text, kinds):
-        "Fade each answer whose flag in `text` says the input is unfamiliar to its model; UI only, not part of the API."
-        out = [gr.Label(elem_classes=['faded'] if f'Unfamiliar input ({k} model)' in (text or '') else []) for k in kinds]
-        return out if len(out) > 1 else out[0]
+    gate, examples = gate or Gate(limits), demo_examples(models.folder)
     with gr.Blocks(title='emotion_nbdev demo') as ui:
         gr.Markdown(f'# emotion_nbdev: emotion from speech and faces\nversion {__version__}; REST API at [/docs](/docs)')
         gr.Markdown(data_banner(models), elem_id='data-note')
-        with gr.Tab('Audio'):
-            with gr.Row():
-                with gr.Column():
-                    clip = gr.Audio(sources=['upload', 'microphone'], type='filepath', label='speech clip (upload or record)', elem_id='audio-input')
-                    go_audio = gr.Button('Predict emotion', variant='primary', elem_id='audio-go')
-                    gr.Examples(examples['audio'], inputs=clip, label='synthetic clips, one per acted emotion')
-                with gr.Column():
-                    audio_probs = gr.Label(num_top_classes=len(EMOTIONS), label=f"emotion probabilities (audio model, {data_tag(models.synthetic['audio'])})", elem_id='audio-probs')
-                    audio_flag = gr.Markdown(elem_id='audio-flag')
-                    audio_plot = gr.Plot(label='waveform and mel spectrogram', elem_id='audio-plot')
-            go_audio.click(predict_audio, clip, [audio_probs, audio_plot, audio_flag], api_name='predict_audio') \
-                    .then(lambda text: fade(text, ['audio']), audio_flag, audio_probs, api_visibility='private')
-        with gr.Tab('Face'):
-            with gr.Row():
-                with gr.Column():
-                    photo = gr.Image(sources=['upload', 'webcam'], type='numpy', label='photo (upload or webcam)', elem_id='face-input')
-                    overlay = gr.Radio(list(SALIENCY_CHOICES), value='off', label='saliency overlay: where a network looked', elem_id='face-overlay')
-                    go_face = gr.Button('Predict emotion', variant='primary', elem_id='face-go')
-                    gr.Examples(examples['face'], inputs=photo, label='the astronaut photo and synthetic faces')
-                with gr.Column():
-                    drawn = gr.Image(label='faces, boxes and numbered landmarks', elem_id='face-drawn', interactive=False)
-                    face_summary = gr.Markdown(elem_id='face-summary')
-                    probs = [gr.Label(num_top_classes=len(EMOTIONS), label=f"{k} model ({models.faces[k].data})", elem_id=f'{k}-probs') for k in FACE_MODELS]
-            go_face.click(predict_face, [photo, overlay], [drawn, face_summary, *probs], api_name='predict_face') \
-                   .then(lambda text: fade(text, FACE_MODELS), face_summary, probs, api_visibility='private')
-        with gr.Tab('Models'):
-            rows = [[k, c['data'], c['split'], ', '.join(f'{m} {v:.3f}' for m, v in c['metrics'].items() if v is not None), c['model']] for k, c in cards.items()]
-            gr.Dataframe(rows, headers=['model', 'trained on', 'split', 'held-out metrics', 'what it is'], label='model cards', elem_id='model-table')
-            gr.JSON(cards, label='full metadata (also GET /api/models)')
+        _audio_tab(models, limits, gate, examples)
+        _face_tab(models, limits, gate, examples)
+        _models_tab(model_cards(models))
     ui.queue(max_size=limits.queue_size, default_concurrency_limit=limits.workers)
     return ui
 
@@ -704,7 +739,7 @@ def create_app(models:DemoModels, # from `load_demo_models`
     return gr.mount_gradio_app(app, build_ui(models, limits, gate), path='/', max_file_size=limits.max_upload_bytes,
                                footer_links=['api', 'gradio'], css=DEMO_CSS)
 
-# %% ../nbs/08_app.ipynb #627c7cfd
+# %% ../nbs/08_app.ipynb #d93d2315
 class BackgroundServer:
     "Run an ASGI app with uvicorn in a thread (a free port by default); a context manager."
     def __init__(self, app, host:str='127.0.0.1', port:int=0):
@@ -729,6 +764,7 @@ class BackgroundServer:
     def __enter__(self): return self.start()
     def __exit__(self, *exc): self.stop()
 
+# %% ../nbs/08_app.ipynb #6b29bbe0
 def share_link(host:str, port:int)->str:
     "Ask Gradio's share service for a public link to host:port (needs internet)."
     import secrets
@@ -744,6 +780,7 @@ def warm_up(models:DemoModels)->float:
     analyse_face(models, astronaut())
     return time.perf_counter() - t0
 
+# %% ../nbs/08_app.ipynb #2b041112
 def serve(host:str='127.0.0.1', # interface to listen on (0.0.0.0 in Docker)
           port:int=7860,         # TCP port
           models:str|Path|None=None, # models folder (see `models_dir`); missing models are trained first

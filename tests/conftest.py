@@ -93,9 +93,18 @@ def require_tool(name):
     if os.environ.get('CI'): pytest.fail(f'{name} is not installed on CI (.ci/run must install it)')
     pytest.skip(f'{name} not installed (make system-deps)')
 
+@pytest.fixture(scope='session', autouse=True)
+def isolated_cache(tmp_path_factory):
+    "The tests never read or write the user's cache or models folder: both live in a temporary folder for the session."
+    mp = pytest.MonkeyPatch()
+    root = tmp_path_factory.mktemp('emotion-cache')
+    mp.setenv('EMOTION_CACHE_DIR', str(root)); mp.setenv('EMOTION_MODELS_DIR', str(root/'models'))
+    yield root
+    mp.undo()
+
 @pytest.fixture(scope='session')
-def demo_models():
-    "The demo's models from the default models folder; `make test` trains them once in the app notebook (trained here if missing)."
+def demo_models(isolated_cache):
+    "The demo's models, trained once per session on the embedded data into the session's temporary models folder."
     os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
     from emotion_nbdev.app import train_demo_models, load_demo_models
     train_demo_models(progress=False)

@@ -76,7 +76,7 @@ def test_audio_formats(app_server):
 @pytest.mark.parametrize('name,data,status,words', [
     ('empty.wav', b'', 422, 'empty file'),
     ('notes.wav', b'these are my notes, not audio' * 10, 422, 'corrupt or unsupported'),
-    ('truncated.wav', None, 422, 'notes'),
+    ('truncated.wav', None, 422, 'corrupt or unsupported'),
     ('one-sample.wav', wav_bytes(np.zeros(1, np.float32)), 422, 'one-sample.wav'),
     ('long.wav', wav_bytes(np.zeros(16000*25, np.int16), 16000), 413, 'up to 20 s'),
 ])
@@ -85,8 +85,7 @@ def test_bad_audio_gets_a_clear_4xx(app_server, name, data, status, words):
     r = post(app_server, 'audio', name, data)
     assert r.status_code == status, r.text
     msg = r.json()['error']
-    assert msg.startswith(name) or 'upload' in msg
-    if words != 'notes': assert words in msg
+    assert msg.startswith(f'{name}: ') and words in msg
     assert not SERVER_PATH.search(msg)  # names the user's file, not the server's temporary one
     assert httpx.get(f'{app_server.url}/api/health').status_code == 200
 
@@ -217,7 +216,7 @@ def test_gradio_client(app_server):
     assert fer['label'] in EMOTIONS and lm['label'] in EMOTIONS and cnn['label'] in EMOTIONS and '1 face(s)' in summary and 'fer2013' in summary
     with pytest.raises(Exception) as err:
         client.predict(handle_file(str(Path(__file__).parent/'conftest.py')), api_name='/predict_face')
-    assert 'conftest' in str(err.value) or 'photo' in str(err.value) or 'readable' in str(err.value)
+    assert 'cannot identify image file' in str(err.value)  # Gradio's image component refuses it before the analysis runs
 
 def test_model_loading_retrains_only_what_is_broken(demo_models, tmp_path):
     from emotion_nbdev.app import MODEL_FILES, train_demo_models, load_demo_models
@@ -411,3 +410,9 @@ def test_predict_face_cli_flags_an_unfamiliar_face(demo_models, tmp_path):
     assert 'warning: this face is unlike the synthetic faces the model learned from; its guess is unreliable' in r.stdout
     r = subprocess.run([str(exe), 'predict-face', str(tmp_path/'a.png'), '--json'], capture_output=True, text=True)
     assert 'in_distribution' not in r.stdout  # the FER2013 model's training data is not here: no flag, rather than a made-up one
+
+def test_models_live_in_the_session_folder(demo_models, isolated_cache):
+    "The demo models of the tests are trained into the session's temporary folder, never the user's cache."
+    from emotion_nbdev.app import MODEL_FILES
+    assert demo_models.folder == isolated_cache/'models'
+    assert all((isolated_cache/'models'/f).is_file() for f in MODEL_FILES.values())
