@@ -16,13 +16,14 @@ from .core import (EMOTIONS, SEED, SkipReport, data_tag, file_sha256, is_hidden_
                                 package_data_dir)
 
 # %% auto #0
-__all__ = ['AUDIO_EXTENSIONS', 'MANIFEST_COLUMNS', 'CREMA_D_SENTENCES', 'AUDIO_DATASETS', 'SYNTHETIC_MARKER', 'EMOTION_PROSODY',
-           'SYNTHETIC_SENTENCES', 'SYNTHETIC_VOICES', 'CORPUS_SR', 'UnreadableAudioError', 'audio_info',
-           'audio_truncation', 'truncation_note', 'skip_reason_for_file', 'UnrecognisedNameError', 'parse_crema_d',
-           'parse_tess', 'parse_savee', 'SkippedByOption', 'parse_ravdess', 'NoRecognisedAudioError', 'detect_dataset',
-           'AudioIndex', 'index_dataset', 'index_audio', 'synthesize_clip', 'synthesize_speech_corpus',
-           'synthetic_speech_dir', 'load_synthetic_speech', 'manifest_summary', 'audio_summary',
-           'plot_class_distribution', 'plot_durations']
+__all__ = ['AUDIO_EXTENSIONS', 'MANIFEST_COLUMNS', 'VIDEO_EXTENSIONS', 'MEDIA', 'CREMA_D_SENTENCES', 'AUDIO_DATASETS',
+           'SYNTHETIC_MARKER', 'VIDEO_DATASETS', 'EMOTION_PROSODY', 'SYNTHETIC_SENTENCES', 'SYNTHETIC_VOICES',
+           'CORPUS_SR', 'UnreadableAudioError', 'audio_info', 'audio_truncation', 'truncation_note', 'media_kind',
+           'skip_reason_for_file', 'UnrecognisedNameError', 'parse_crema_d', 'parse_tess', 'parse_savee',
+           'SkippedByOption', 'parse_ravdess', 'NoRecognisedAudioError', 'detect_dataset', 'AudioIndex',
+           'index_dataset', 'index_audio', 'synthesize_clip', 'synthesize_speech_corpus', 'synthetic_speech_dir',
+           'load_synthetic_speech', 'manifest_summary', 'audio_summary', 'figure_png', 'notebook_figures',
+           'figure_jpeg', 'plot_class_distribution', 'plot_durations']
 
 # %% ../nbs/01_audio_data.ipynb #9e60caa3
 AUDIO_EXTENSIONS = ('.wav', '.flac', '.ogg', '.mp3')
@@ -81,12 +82,26 @@ def truncation_note(cut:dict, # from `audio_truncation`
     return f"the file is cut short: its header declares {cut['declared_s']:g} s but only {cut['readable_s']:g} s could be read; the answer is for those {cut['readable_s']:g} s"
 
 # %% ../nbs/01_audio_data.ipynb #321e4b6c
+VIDEO_EXTENSIONS = ('.flv', '.mp4')  # CREMA-D `VideoFlash/*.flv`, RAVDESS `Video_Speech_Actor_NN/Actor_NN/*.mp4`
+MEDIA = ('audio', 'video', 'all')    # what a dataset is indexed for: its audio files, its video files, or both
+
+def media_kind(path:Path, # a file name or path
+              )->str|None: # 'audio', 'video', or None for any other extension
+    "Whether a file is audio or video, from its extension (a video is never decoded here)."
+    ext = Path(path).suffix.lower()
+    return 'audio' if ext in AUDIO_EXTENSIONS else 'video' if ext in VIDEO_EXTENSIONS else None
+
 def skip_reason_for_file(path:Path, # a file found under a dataset root
                          root:Path, # the dataset root it was found under
+                         media:str='audio', # one of `MEDIA`: the kinds of file that are candidates
                         )->str|None: # why it is not a candidate clip, or None
-    "Why a file under `root` is not a candidate clip (hidden, system, not audio), else None."
+    "Why a file under `root` is not a candidate clip (hidden, system, not of the media asked for), else None."
     if is_hidden_or_system(path, root): return 'hidden or system file'
-    if path.suffix.lower() not in AUDIO_EXTENSIONS: return f'not an audio file: {path.suffix or "no extension"}'
+    kind, ext = media_kind(path), path.suffix or 'no extension'
+    if media == 'audio' and kind != 'audio': return f'not an audio file: {ext}'
+    if media == 'video' and kind == 'audio': return "audio file, left out with media='video'"
+    if media == 'video' and kind is None: return f'not a video file: {ext}'
+    if kind is None: return f'not an audio or video file: {ext}'
     return None
 
 # %% ../nbs/01_audio_data.ipynb #c1c3d6b6
@@ -151,6 +166,7 @@ def parse_savee(rel:Path, # path relative to the dataset root
 # %% ../nbs/01_audio_data.ipynb #1fda34cf
 _RAVDESS_EMOTIONS = {'01': 'neutral', '02': 'calm', '03': 'happiness', '04': 'sadness', '05': 'anger',
                      '06': 'fear', '07': 'disgust', '08': 'surprise'}
+_RAVDESS_MODALITIES = {'01': 'audio+video', '02': 'video', '03': 'audio'}
 _RAVDESS_RE = re.compile(r'^(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$')
 
 class SkippedByOption(ValueError):
@@ -159,13 +175,16 @@ class SkippedByOption(ValueError):
 def parse_ravdess(rel:Path,           # path relative to the dataset root
                   include_song:bool=False, # keep vocal channel 02 (song) clips
                   calm:str='keep',   # 'keep' RAVDESS calm as its own label, or 'drop' it
-                 )->dict: # speaker, emotion, sentence, intensity, sex, clip_id
-    "Labels of a RAVDESS clip from its seven-field name `MM-VV-EE-II-SS-RR-AA`."
+                 )->dict: # speaker, emotion, sentence, intensity, sex, clip_id, modality
+    "Labels of a RAVDESS clip (audio, or video by its extension) from its seven-field name `MM-VV-EE-II-SS-RR-AA`."
     rel = Path(rel)
     m = _RAVDESS_RE.match(rel.stem)
     if not m: raise UnrecognisedNameError('name does not follow RAVDESS MM-VV-EE-II-SS-RR-AA (e.g. 03-01-05-01-02-01-12)')
     mod, chan, emo, inten, stmt, rep, actor = m.groups()
-    if mod != '03': raise UnrecognisedNameError(f'RAVDESS modality {mod} is video, not audio-only (03)')
+    if mod not in _RAVDESS_MODALITIES: raise UnrecognisedNameError(f'unknown RAVDESS modality {mod}')
+    if media_kind(rel) == 'video':
+        if mod == '03': raise UnrecognisedNameError(f'RAVDESS modality 03 is audio-only, not a video ({rel.suffix} file)')
+    elif mod != '03': raise UnrecognisedNameError(f'RAVDESS modality {mod} is video, not audio-only (03)')
     if chan not in ('01', '02'): raise UnrecognisedNameError(f'unknown RAVDESS vocal channel {chan}')
     if emo not in _RAVDESS_EMOTIONS: raise UnrecognisedNameError(f'unknown RAVDESS emotion code {emo}')
     if inten not in ('01', '02'): raise UnrecognisedNameError(f'unknown RAVDESS intensity {inten}')
@@ -178,7 +197,7 @@ def parse_ravdess(rel:Path,           # path relative to the dataset root
     if emo == '02' and calm == 'drop': raise SkippedByOption("RAVDESS calm dropped (calm='drop')")
     return dict(speaker=actor, emotion=_RAVDESS_EMOTIONS[emo], sentence=stmt,
                 intensity='normal' if inten == '01' else 'strong',
-                sex='male' if int(actor) % 2 else 'female', clip_id=rel.stem)
+                sex='male' if int(actor) % 2 else 'female', clip_id=rel.stem, modality=_RAVDESS_MODALITIES[mod])
 
 # %% ../nbs/01_audio_data.ipynb #78455d79
 AUDIO_DATASETS = ('crema-d', 'tess', 'savee', 'ravdess', 'synthetic')
@@ -195,25 +214,29 @@ def _parser(dataset, include_song=False, calm='keep'):
 def _audio_files(root):
     return sorted(p for p in root.rglob('*') if p.is_file())
 
+VIDEO_DATASETS = ('crema-d', 'ravdess')  # the datasets whose videos are indexed (by name)
+
 def detect_dataset(root:str|Path, # a dataset folder
                    sample:int=300, # file names to try each parser on
+                   media:str='audio', # one of `MEDIA`: detect from the audio files, the video files, or both
                   )->str: # one of `AUDIO_DATASETS`
-    "Which dataset `root` holds, from the naming scheme most of its audio files follow."
+    "Which dataset `root` holds, from the naming scheme most of its audio (or video) files follow."
     root = Path(root)
     if not root.is_dir(): raise NoRecognisedAudioError(f'{root}: dataset folder does not exist')
     if (root/SYNTHETIC_MARKER).exists(): return 'synthetic'
-    files = [p for p in _audio_files(root) if skip_reason_for_file(p, root) is None][:sample]
+    files = [p for p in _audio_files(root) if skip_reason_for_file(p, root, media) is None][:sample]
     def hits(ds):
         n = 0
         for p in files:
             try: _parser(ds, include_song=True)(p.relative_to(root)); n += 1
             except ValueError: pass
         return n
-    scores = {ds: hits(ds) for ds in AUDIO_DATASETS[:4]}
+    scores = {ds: hits(ds) for ds in (VIDEO_DATASETS if media == 'video' else AUDIO_DATASETS[:4])}
     best = max(scores, key=scores.get)
     if scores[best] == 0:
-        raise NoRecognisedAudioError(f'{root}: holds no audio named like CREMA-D, TESS, SAVEE or RAVDESS '
-                                     f'({len(files)} audio file(s) looked at)')
+        what = {'audio': 'audio', 'video': 'video', 'all': 'audio or video'}[media]
+        names = 'CREMA-D or RAVDESS' if media == 'video' else 'CREMA-D, TESS, SAVEE or RAVDESS'
+        raise NoRecognisedAudioError(f'{root}: holds no {what} named like {names} ({len(files)} {what} file(s) looked at)')
     return best
 
 # %% ../nbs/01_audio_data.ipynb #e47e3e08
@@ -236,37 +259,50 @@ class AudioIndex:
     def __len__(self): return len(self.manifest)
     def __repr__(self): return f'AudioIndex: {len(self.manifest)} clips, {self.skipped}'
 
+def _video_row(path, row):
+    "Duration, rate and modality of a video file indexed by name (never decoded): `UnreadableAudioError` if it is empty."
+    if path.stat().st_size == 0: raise UnreadableAudioError(path, 'empty file: 0 bytes')
+    return dict(duration=float('nan'), sr=None, modality=row.get('modality', 'audio+video'))  # CREMA-D's videos carry their sound
+
+# %% ../nbs/01_audio_data.ipynb #b69ca79a
 def index_dataset(root:str|Path,        # the dataset folder
                   dataset:str='auto',    # one of `AUDIO_DATASETS`, or 'auto' to detect it
                   include_song:bool=False, # RAVDESS: keep song clips
                   calm:str='keep',       # RAVDESS: 'keep' calm as its own label or 'drop' it
                   progress:bool=False,   # show a tqdm bar while reading headers
+                  media:str='audio',     # one of `MEDIA`: audio files, video files (CREMA-D, RAVDESS), or both
                  )->AudioIndex:
     "Manifest of every usable clip under `root`, and a report of every file skipped and why."
     root = Path(root).expanduser().resolve()
     if not root.is_dir(): raise NoRecognisedAudioError(f'{root}: dataset folder does not exist')
-    if dataset == 'auto': dataset = detect_dataset(root)
+    if media not in MEDIA: raise ValueError(f"unknown media {media!r}; use one of {', '.join(MEDIA)}")
+    if dataset == 'auto': dataset = detect_dataset(root, media=media)
     if dataset not in AUDIO_DATASETS: raise ValueError(f"unknown dataset {dataset!r}; use one of {', '.join(AUDIO_DATASETS)} or 'auto'")
     parse, skipped, rows, seen = _parser(dataset, include_song, calm), SkipReport(), [], {}
     sexes = _crema_d_sexes(root) if dataset == 'crema-d' else {}
     meta = _synthetic_meta(root) if dataset == 'synthetic' else None
     for p in tqdm(_audio_files(root), desc=f'indexing {dataset}', disable=not progress, unit='file'):
         if p.name in _SIDECARS.get(dataset, ()): continue
-        if reason := skip_reason_for_file(p, root): skipped.add(p, reason); continue
+        if reason := skip_reason_for_file(p, root, media): skipped.add(p, reason); continue
+        if (kind := media_kind(p)) == 'video' and dataset not in VIDEO_DATASETS:
+            skipped.add(p, f'video files are indexed for CREMA-D and RAVDESS only, not {dataset}'); continue
         try:
             row = parse(p.relative_to(root))
-            row['duration'], row['sr'] = audio_info(p)
+            if kind == 'audio': row['duration'], row['sr'] = audio_info(p)
+            else: row.update(_video_row(p, row))
         except (UnrecognisedNameError, SkippedByOption) as e: skipped.add(p, f'{e}'); continue
         except UnreadableAudioError as e: skipped.add(p, e.reason); continue
-        if row['clip_id'] in seen: skipped.add(p, f"duplicate clip {row['clip_id']}: already indexed from {seen[row['clip_id']]}"); continue
-        seen[row['clip_id']] = p
+        row.setdefault('modality', 'audio')
+        key = (row['clip_id'], row['modality'])  # a CREMA-D take's audio and video share a clip id
+        if key in seen: skipped.add(p, f"duplicate clip {row['clip_id']}: already indexed from {seen[key]}"); continue
+        seen[key] = p
         row.update(path=str(p), dataset=dataset, synthetic=dataset == 'synthetic')
         if dataset == 'crema-d': row['sex'] = sexes.get(row['speaker'])
         if meta is not None:
             row['sex'] = meta['speakers'][row['speaker']]['sex']
             row['sentence'] = meta['sentences'][row['sentence']]
         rows.append(row)
-    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS + (['modality'] if media != 'audio' else []))
     manifest = manifest.astype({'duration': float, 'sr': 'Int64', 'synthetic': bool})
     if manifest.empty:
         raise NoRecognisedAudioError(f'{root}: no usable {dataset} clips ' + (f'({skipped})' if len(skipped) else '(no files)'))
@@ -409,6 +445,51 @@ def audio_summary(manifest:pd.DataFrame, # a manifest
                          'hours': (g['duration'].sum()/3600).round(3), 'mean_s': g['duration'].mean().round(2),
                          'min_s': g['duration'].min().round(2), 'max_s': g['duration'].max().round(2),
                          'sample_rates': g['sr'].agg(lambda s: ', '.join(map(str, sorted(set(s)))))})
+
+# %% ../nbs/01_audio_data.ipynb #0ac12a98
+def figure_png(fig,                  # a matplotlib figure
+               colors:int|None=256,  # palette size (None: full colour)
+               dpi:float|None=None,  # resolution (None: the figure's own)
+              )->bytes: # a PNG file, cropped to what is drawn, as inline figures are
+    "A figure as PNG bytes, with a palette of `colors` colours: a chart's PNG at a fraction of its full-colour size."
+    import io
+    from PIL import Image
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=dpi or fig.dpi, bbox_inches='tight', facecolor=fig.get_facecolor(), edgecolor=fig.get_edgecolor())
+    if not colors: return buf.getvalue()
+    drawn = Image.open(buf).convert('RGBA')
+    flat = Image.new('RGBA', drawn.size, 'white'); flat.alpha_composite(drawn)  # transparency onto the page's white
+    out = io.BytesIO()
+    flat.convert('RGB').quantize(colors, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(out, format='png', optimize=True)
+    return out.getvalue()
+
+def notebook_figures(dpi:int=72,            # pixels per inch of inline figures (72: one pixel per point)
+                     colors:int|None=256,   # palette of inline PNGs (None: full colour)
+                    )->dict: # the settings now in force
+    "Inline figures as PNG at `dpi` with a small palette, the same in Jupyter and `nbdev-test`, so stored outputs stay light."
+    import base64, matplotlib
+    from IPython import get_ipython
+    matplotlib.rcParams['figure.dpi'] = dpi
+    if (shell := get_ipython()) is not None:  # outside IPython there are no inline figures to set
+        from matplotlib.figure import Figure
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        set_matplotlib_formats('png')  # 1x PNG only, then our PNG writer for every figure
+        png = lambda fig: base64.b64encode(figure_png(fig, colors)).decode() if fig.axes or fig.lines else None
+        shell.display_formatter.formatters['image/png'].for_type(Figure, png)
+    return {'format': 'png', 'dpi': round(matplotlib.rcParams['figure.dpi']), 'colors': colors}
+
+# %% ../nbs/01_audio_data.ipynb #e893cf43
+def figure_jpeg(fig,            # a matplotlib figure; closed once drawn
+                dpi:int=100,    # resolution of the image
+                quality:int=80, # JPEG quality (1-95)
+               ):
+    "A figure as a JPEG image for notebooks and docs, where photos would make a heavy PNG."
+    import io, matplotlib.pyplot as plt
+    from IPython.display import Image as DisplayImage
+    buf = io.BytesIO()
+    fig.savefig(buf, format='jpeg', dpi=dpi, bbox_inches='tight', pil_kwargs={'quality': quality})
+    plt.close(fig)
+    return DisplayImage(data=buf.getvalue(), format='jpeg')
 
 # %% ../nbs/01_audio_data.ipynb #8b2803ab
 def plot_class_distribution(manifest:pd.DataFrame, # a manifest

@@ -15,14 +15,15 @@ import pandas as pd
 from tqdm.auto import tqdm
 from .core import (EMOTIONS, SEED, SkipReport, UnknownEmotionError, cache_dir, data_tag, is_hidden_or_system,
                                 normalize_emotion)
+from .audio_data import figure_jpeg  # the book's JPEG figures (chapter 1); also importable from here
 
 # %% auto #0
 __all__ = ['N_LANDMARKS', 'LANDMARK_COLUMNS', 'META_COLUMNS', 'CSV_COLUMNS', 'LANDMARK_GROUPS', 'UNLABELLED',
            'SYNTHETIC_FACES_MARKER', 'IMAGE_EXTENSIONS', 'MAX_IMAGE_PIXELS', 'FACE_EXPRESSIONS', 'IDENTITY_RANGES',
            'SYNTHETIC_FACES_VERSION', 'FER2013_EMOTIONS', 'CK_PLUS_EMOTIONS', 'landmark_table', 'landmark_array',
            'LandmarkTableError', 'validate_landmark_table', 'read_landmark_csv', 'UnreadableImageError', 'read_image',
-           'detect_faces', 'face_landmarks', 'plot_face_landmarks', 'figure_jpeg', 'face_shapes', 'render_face',
-           'SyntheticFaces', 'make_synthetic_faces', 'plot_face_grid', 'write_synthetic_faces', 'synthetic_faces_dir',
+           'detect_faces', 'face_landmarks', 'plot_face_landmarks', 'face_shapes', 'render_face', 'SyntheticFaces',
+           'make_synthetic_faces', 'plot_face_grid', 'write_synthetic_faces', 'synthetic_faces_dir',
            'load_synthetic_faces', 'LandmarkExtraction', 'landmarks_from_images', 'load_fer2013_csv',
            'index_fer2013_folders', 'read_ck_landmarks', 'load_ck_plus', 'normalize_landmarks', 'plot_mean_shapes',
            'plot_landmark_class_distribution']
@@ -310,18 +311,6 @@ def plot_face_landmarks(image:np.ndarray|None, # RGB image (None: landmarks only
         ax.add_patch(plt.Rectangle((l, t), r - l, b - t, fill=False, color='yellow', lw=1))
     ax.set(title=title, xlabel='x (pixels)', ylabel='y (pixels)')
     return ax
-
-def figure_jpeg(fig,            # a matplotlib figure; closed once drawn
-                dpi:int=100,    # resolution of the image
-                quality:int=80, # JPEG quality (1-95)
-               ):
-    "A figure as a JPEG image for notebooks and docs, where photos would make a heavy PNG."
-    import io, matplotlib.pyplot as plt
-    from IPython.display import Image as DisplayImage
-    buf = io.BytesIO()
-    fig.savefig(buf, format='jpeg', dpi=dpi, bbox_inches='tight', pil_kwargs={'quality': quality})
-    plt.close(fig)
-    return DisplayImage(data=buf.getvalue(), format='jpeg')
 
 # %% ../nbs/04_face_data.ipynb #81b6b3e6
 FACE_EXPRESSIONS = pd.DataFrame.from_dict({
@@ -692,7 +681,7 @@ def plot_mean_shapes(table:pd.DataFrame, # a labelled landmark table
     labels = table['targetName'].to_numpy()
     emos = [e for e in EMOTIONS if (labels == e).any()]
     neutral = pts[labels == 'neutral'].mean(0) if (labels == 'neutral').any() else None
-    fig, axes = plt.subplots(1, len(emos), figsize=(2.1*len(emos), 2.8), sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(emos), figsize=(1.9*len(emos), 2.8), sharex=True, sharey=True, squeeze=False)
     for ax, e in zip(axes[0], emos):
         m = pts[labels == e].mean(0)
         for g in LANDMARK_GROUPS.values():

@@ -143,3 +143,124 @@ def test_ravdess_names_property(emo, inten, stmt, rep, actor):
     d = parse_ravdess(Path(f'Actor_{actor:02d}/{name}.wav'))
     assert (d['emotion'], d['sentence'], d['speaker']) == (_ravdess[emo], f'{stmt:02d}', f'{actor:02d}')
     assert d['intensity'] == ('normal', 'strong')[inten-1] and d['sex'] == ('female', 'male')[actor % 2]
+
+# Videos beside the audio (DATASETS.md, Video): indexed by name with `media='video'|'all'`, never decoded.
+FLV, MP4 = b'FLV\x01\x05\x00\x00\x00\x09', b'\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00'  # dummy headers; never decoded
+LABELS = ('speaker', 'emotion', 'sentence', 'intensity', 'sex')
+CREMA_GOOD = ('1001_DFA_ANG_XX', '1001_IEO_HAP_HI', '1002_IEO_NEU_XX', '1002_TSI_DIS_XX', '1091_ITH_SAD_XX', '1091_IEO_FEA_LO')
+
+def write_video(path, head):
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(head)
+    return path
+
+@pytest.fixture
+def crema_av_root(crema_root):
+    "The CREMA-D fixture with `VideoFlash/` beside `AudioWAV/`: the six good takes, an empty download, a macOS twin, a bad code."
+    flash = crema_root/'VideoFlash'
+    for n in CREMA_GOOD: write_video(flash/f'{n}.flv', FLV)
+    (flash/'1076_MTI_SAD_XX.flv').write_bytes(b'')
+    write_video(flash/'._1001_DFA_ANG_XX.flv', b'\x00\x05\x16\x07')
+    write_video(flash/'1001_DFA_SUR_XX.flv', FLV)
+    return crema_root
+
+@pytest.fixture
+def ravdess_av_root(ravdess_root):
+    "The RAVDESS fixture with the speech and song video folders of the real download."
+    for f in ('Video_Speech_Actor_01/Actor_01/01-01-05-01-02-01-01.mp4',   # audio+video of the take 03-01-05-01-02-01-01
+              'Video_Speech_Actor_01/Actor_01/02-01-05-01-02-01-01.mp4',   # video-only of the same take
+              'Video_Speech_Actor_02/Actor_02/01-01-08-02-02-02-02.mp4',
+              'Video_Speech_Actor_02/Actor_02/02-01-02-01-01-01-02.mp4',
+              'Video_Song_Actor_01/Actor_01/01-02-03-01-01-01-01.mp4',     # song
+              'Video_Speech_Actor_03/Actor_03/01-01-03-01-01-01-04.mp4',   # actor/folder mismatch
+              'Video_Speech_Actor_01/Actor_01/03-01-05-01-02-02-01.mp4'):  # an audio-only name on a video
+        write_video(ravdess_root/f, MP4)
+    return ravdess_root
+
+def test_crema_d_default_is_audio_only_and_reports_the_videos(crema_av_root):
+    idx = index_dataset(crema_av_root)
+    assert list(idx.manifest.columns) == MANIFEST_COLUMNS and set(idx.manifest.clip_id) == set(CREMA_GOOD)
+    assert all(Path(p).suffix == '.wav' for p in idx.manifest.path)
+    r = reasons(idx)
+    assert {n: r[n] for n in r if n.endswith('.flv') and not n.startswith('.')} == {
+        f'{n}.flv': 'not an audio file: .flv' for n in CREMA_GOOD + ('1076_MTI_SAD_XX', '1001_DFA_SUR_XX')}
+    assert len(idx.skipped) == 6 + 9  # the six audio skips of test_crema_d, and every video file
+
+def test_crema_d_video(crema_av_root):
+    assert detect_dataset(crema_av_root, media='video') == 'crema-d'
+    idx = index_dataset(crema_av_root, media='video')
+    assert list(idx.manifest.columns) == MANIFEST_COLUMNS + ['modality']
+    audio = index_dataset(crema_av_root)
+    assert rows(idx, LABELS) == rows(audio, LABELS)  # the same labels, sex from VideoDemographics.csv included
+    assert set(idx.manifest.modality) == {'audio+video'} and idx.manifest.duration.isna().all() and idx.manifest.sr.isna().all()
+    assert all(Path(p).parent.name == 'VideoFlash' and p.endswith('.flv') for p in idx.manifest.path)
+    r = reasons(idx)
+    assert r['1076_MTI_SAD_XX.flv'] == 'empty file: 0 bytes'
+    assert r['._1001_DFA_ANG_XX.flv'] == 'hidden or system file'
+    assert r['1001_DFA_SUR_XX.flv'] == 'unknown CREMA-D emotion code SUR'
+    wavs = [p for p, why in idx.skipped if why == "audio file, left out with media='video'"]
+    assert len(wavs) == 10 and all(p.endswith('.wav') for p in wavs)  # every visible WAV, good or not, counted
+    assert len(idx.skipped) == 3 + 10 + 2  # the bad videos, the WAVs left out, the two hidden files of the audio fixture
+
+def test_crema_d_all_pairs_audio_and_video(crema_av_root):
+    idx = index_dataset(crema_av_root, media='all')
+    m = idx.manifest
+    assert m.groupby('modality').size().to_dict() == {'audio': 6, 'audio+video': 6}
+    pairs = m.pivot(index='clip_id', columns='modality', values='emotion')
+    assert (pairs['audio'] == pairs['audio+video']).all() and set(pairs.index) == set(CREMA_GOOD)
+    assert m.loc[m.modality == 'audio', 'duration'].notna().all()
+    assert not any(why.startswith('duplicate clip') for _, why in idx.skipped)  # a take's audio and video are not duplicates
+    assert len(idx.skipped) == 6 + 3  # the audio fixture's skips and the three bad videos
+
+def test_ravdess_video(ravdess_av_root):
+    idx = index_dataset(ravdess_av_root, media='video')
+    m = idx.manifest.set_index('clip_id')
+    assert m.modality.to_dict() == {'01-01-05-01-02-01-01': 'audio+video', '02-01-05-01-02-01-01': 'video',
+                                    '01-01-08-02-02-02-02': 'audio+video', '02-01-02-01-01-01-02': 'video'}
+    assert rows(idx) == {
+        '01-01-05-01-02-01-01': ('01', 'anger', '02', 'normal', 'male'), '02-01-05-01-02-01-01': ('01', 'anger', '02', 'normal', 'male'),
+        '01-01-08-02-02-02-02': ('02', 'surprise', '02', 'strong', 'female'), '02-01-02-01-01-01-02': ('02', 'calm', '01', 'normal', 'female')}
+    r = reasons(idx)
+    assert r['01-02-03-01-01-01-01.mp4'].startswith('RAVDESS song')
+    assert r['01-01-03-01-01-01-04.mp4'] == 'actor 04 in the file name but the folder is Actor_03'
+    assert r['03-01-05-01-02-02-01.mp4'] == 'RAVDESS modality 03 is audio-only, not a video (.mp4 file)'
+    assert sum(why == "audio file, left out with media='video'" for _, why in idx.skipped) == 6
+    assert len(idx.skipped) == 3 + 6
+    song = index_dataset(ravdess_av_root, media='video', include_song=True, calm='drop')
+    assert '01-02-03-01-01-01-01' in set(song.manifest.clip_id) and 'calm' not in set(song.manifest.emotion)
+
+def test_ravdess_audio_and_video_labels_agree(ravdess_av_root):
+    idx = index_dataset(ravdess_av_root, media='all')
+    m = idx.manifest.assign(take=idx.manifest.clip_id.str[3:])  # the six fields after the modality
+    take = m[m['take'] == '01-05-01-02-01-01'].set_index('modality')
+    assert sorted(take.index) == ['audio', 'audio+video', 'video']
+    assert (take[list(LABELS)].nunique() == 1).all()
+    assert m.groupby('modality').size().to_dict() == {'audio': 4, 'audio+video': 2, 'video': 2}
+
+def test_video_only_download_is_detected_only_with_media(ravdess_av_root):
+    videos = ravdess_av_root/'Video_Speech_Actor_02'
+    with pytest.raises(NoRecognisedAudioError, match='holds no audio named like'): detect_dataset(videos)
+    assert detect_dataset(videos, media='video') == 'ravdess' and detect_dataset(videos, media='all') == 'ravdess'
+    assert len(index_audio(videos, media='video')) == 2
+    with pytest.raises(NoRecognisedAudioError, match='no usable ravdess clips'): index_dataset(videos, 'ravdess')
+
+def test_merge_roots_with_video(crema_av_root, ravdess_av_root, tess_root):
+    write_video(tess_root/'OAF_Fear'/'OAF_back_fear.mp4', MP4)  # TESS has no video: reported, not guessed
+    idx = index_audio([crema_av_root, ravdess_av_root, tess_root], media='all')
+    assert idx.manifest.groupby(['dataset', 'modality']).size().to_dict() == {
+        ('crema-d', 'audio'): 6, ('crema-d', 'audio+video'): 6, ('ravdess', 'audio'): 4, ('ravdess', 'audio+video'): 2,
+        ('ravdess', 'video'): 2, ('tess', 'audio'): 10}
+    assert reasons(idx)['OAF_back_fear.mp4'] == 'video files are indexed for CREMA-D and RAVDESS only, not tess'
+    assert len(idx.skipped) == (6 + 3) + (2 + 3) + (2 + 1)
+
+def test_media_option_errors(crema_av_root):
+    with pytest.raises(ValueError, match="unknown media 'film'; use one of audio, video, all"): index_dataset(crema_av_root, media='film')
+    with pytest.raises(ValueError, match="unknown media 'film'"): index_audio([crema_av_root], media='film')
+
+@given(st.sampled_from(['01', '02']), st.integers(1, 8), st.integers(1, 2), st.integers(1, 2), st.integers(1, 2), st.integers(1, 24))
+def test_ravdess_video_names_property(mod, emo, inten, stmt, rep, actor):
+    fields = f'01-{emo:02d}-{inten:02d}-{stmt:02d}-{rep:02d}-{actor:02d}'
+    audio = parse_ravdess(Path(f'Actor_{actor:02d}/03-{fields}.wav'))
+    video = parse_ravdess(Path(f'Video_Speech_Actor_{actor:02d}/Actor_{actor:02d}/{mod}-{fields}.mp4'))
+    assert {k: v for k, v in video.items() if k not in ('clip_id', 'modality')} == {k: v for k, v in audio.items() if k not in ('clip_id', 'modality')}
+    assert (audio['modality'], video['modality']) == ('audio', {'01': 'audio+video', '02': 'video'}[mod])
