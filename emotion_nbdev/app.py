@@ -8,22 +8,23 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/app.html.md"""
 from __future__ import annotations
 import asyncio, io, json, os, re, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from . import __version__
-from .core import EMOTIONS, cache_dir, data_tag
+from .core import EMOTIONS, ModelCard, cache_dir, data_tag
 
 # %% auto #0
 __all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'SYNTHETIC_SOURCE', 'FACE_MODELS', 'ERRORS',
            'SALIENCY_CHOICES', 'DEMO_CSS', 'models_dir', 'TrainingData', 'train_demo_models', 'DemoModels',
            'load_demo_models', 'model_cards', 'Limits', 'RequestError', 'user_message', 'analyse_audio',
            'unfamiliar_note', 'apply_trust', 'analyse_face', 'saliency_image', 'draw_faces', 'audio_figure',
-           'AudioResult', 'ModelAnswer', 'FaceResult', 'FacesResult', 'Health', 'ErrorMessage', 'UploadLimit', 'Gate',
-           'create_api', 'demo_examples', 'data_banner', 'build_ui', 'create_app', 'BackgroundServer', 'share_link',
-           'warm_up', 'serve', 'load_test']
+           'video_timeline', 'analyse_video_request', 'AudioResult', 'ModelAnswer', 'FaceResult', 'FacesResult',
+           'Health', 'ErrorMessage', 'Segment', 'VideoResult', 'UploadLimit', 'Gate', 'create_api', 'demo_examples',
+           'data_banner', 'build_ui', 'create_app', 'BackgroundServer', 'share_link', 'warm_up', 'serve', 'load_test']
 
 # %% ../nbs/08_app.ipynb #6e1ca3ad
 MODELS_ENV_VAR = 'EMOTION_MODELS_DIR'
@@ -139,6 +140,17 @@ def _loads(kind, path, sources):
     try: _LOADERS[kind](path); return True
     except Exception: return False
 
+@contextmanager
+def _folder_lock(folder:Path):
+    "Hold an exclusive lock on the models folder: a second trainer (another notebook, server or test) waits, then finds the models."
+    try: import fcntl
+    except ImportError: yield; return  # no POSIX locks (Windows): one trainer at a time is up to the user
+    with open(folder/'.training.lock', 'w') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
+
+# %% ../nbs/08_app.ipynb #e8a3eb10
 def train_demo_models(path:str|Path|None=None, # models folder (see `models_dir`)
                       retrain:bool=False,      # train every model again even if it exists
                       progress:bool=True,      # progress bars while training
@@ -148,6 +160,9 @@ def train_demo_models(path:str|Path|None=None, # models folder (see `models_dir`
     "Train each missing, unloadable or differently-sourced demo model and save it; report what was done."
     data = data or TrainingData()
     out = models_dir(path); out.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(out): return _train_missing(out, retrain, progress, log, data)
+
+def _train_missing(out, retrain, progress, log, data):
     record = out/'sources.json'
     known = json.loads(record.read_text()) if record.exists() else {}
     done = {}
@@ -168,11 +183,15 @@ def train_demo_models(path:str|Path|None=None, # models folder (see `models_dir`
     return done
 
 # %% ../nbs/08_app.ipynb #50458030
+def _carded(model, meta, p):
+    "The model and its metadata, which must hold the card its chapter wrote (older files do not: they are retrained)."
+    if 'card' not in meta: raise ValueError(f'{p}: saved without a model card by an older emotion_nbdev; retrain it')
+    return model, meta
 def _with_trust(model, meta, p):
     "The model's metadata with its calibration and novelty flag (`trust`), from the file beside it."
     from emotion_nbdev.trust import load_trust, trust_path
     trust, _ = load_trust(trust_path(p))
-    return model, {**meta, 'trust': trust}
+    return _carded(model, {**meta, 'trust': trust}, p)
 def _load_audio(p):
     from emotion_nbdev.audio_model import load_audio_model
     return _with_trust(*load_audio_model(p), p)
@@ -183,7 +202,7 @@ def _load_cnn(p):
     from emotion_nbdev.cnn import load_cnn
     from emotion_nbdev.trust import load_cnn_trust, trust_path
     m = load_cnn(p)
-    return m, {**m.metadata, **({'trust': load_cnn_trust(trust_path(p))[0]} if trust_path(p).exists() else {})}
+    return _carded(m, {**m.metadata, **({'trust': load_cnn_trust(trust_path(p))[0]} if trust_path(p).exists() else {})}, p)
 _LOADERS = {'audio': _load_audio, 'landmarks': _load_landmarks, 'cnn': _load_cnn}
 
 # %% ../nbs/08_app.ipynb #58eb9cdb
@@ -212,45 +231,23 @@ def load_demo_models(path:str|Path|None=None, # models folder (see `models_dir`)
     loaded = {k: _LOADERS[k](d/f) for k, f in MODEL_FILES.items()}
     fer = load_fer_model()
     faces = {'fer2013': fer, 'landmarks': landmark_face_model(*loaded['landmarks']), 'cnn': cnn_face_model(loaded['cnn'][0])}
-    meta = {'audio': loaded['audio'][1], 'fer2013': dict(fer.card, synthetic=False), 'landmarks': loaded['landmarks'][1], 'cnn': loaded['cnn'][1]}
+    meta = {'audio': loaded['audio'][1], 'fer2013': dict(card=fer.card.to_dict(), synthetic=False), 'landmarks': loaded['landmarks'][1], 'cnn': loaded['cnn'][1]}
     return DemoModels(loaded['audio'][0], {k: faces[k] for k in FACE_MODELS}, meta, d)
 
 # %% ../nbs/08_app.ipynb #39944410
 def _r(v): return None if v is None else round(float(v), 4)
-_SHOWN = ('accuracy', 'macro_f1', 'uar', 'auc_ovr_macro')
 
-def _trust_card(trust)->dict:
+def _trust_fields(trust)->dict:
     "What a card says about calibration and the novelty flag (held-out, grouped folds)."
     r = trust.report
-    return dict(ece=_r(r['ece']), ece_before_calibration=_r(r['ece_before']), calibration=r['calibration_method'],
+    return dict(calibration=dict(ece=_r(r['ece']), ece_before_calibration=_r(r['ece_before']), method=r['calibration_method']),
                 novelty=dict(method=r['novelty_method'], threshold=_r(r['threshold']), heldout_pass_rate=_r(r['heldout_pass_rate'])))
 
 def model_cards(models:DemoModels)->dict:
-    "Per model: file, task, data (synthetic/real), split, held-out metrics with spread, calibration (`ece`), novelty flag, labels, versions."
-    a, l, c = (models.metadata[k] for k in ('audio', 'landmarks', 'cnn'))
-    ar, lr, cm = a.get('report', {}), l.get('report', {}), c.get('metrics', {})
-    data = lambda m: 'synthetic' if m.get('synthetic') else 'real'
-    fer = {k: v for k, v in models.metadata['fer2013'].items() if k != 'synthetic'}
-    cards = {
-        'audio': dict(file=MODEL_FILES['audio'], task='speech emotion from 175 audio features', model='impute -> scale -> PCA -> logistic regression',
-                      data=data(a), trained_on=ar.get('data', {}), split=f"{ar.get('split')}-grouped, {ar.get('folds')} folds",
-                      metrics={m: _r(ar.get(m)) for m in _SHOWN}, spread={m: _r(ar.get('std', {}).get(m)) for m in _SHOWN},
-                      best_params=ar.get('best_params'), labels=a.get('labels'), versions=a.get('versions', {})),
-        'fer2013': dict(fer, default_face_model=True, ece=None,
-                        novelty='none: its training data (FER2013) is not shipped, so an input cannot be compared with it'),
-        'landmarks': dict(file=MODEL_FILES['landmarks'], task='facial expression from 68 landmarks', model=f"{lr.get('features')} features -> logistic regression",
-                          data=data(l), trained_on=lr.get('data', {}), split=f"{lr.get('split')}-grouped, {lr.get('folds')} folds",
-                          metrics={m: _r(lr.get(m)) for m in _SHOWN}, spread={'accuracy': _r(lr.get('accuracy_std'))},
-                          best_params=lr.get('best_params'), labels=l.get('labels'), versions=l.get('versions', {})),
-        'cnn': dict(file=MODEL_FILES['cnn'], task='facial expression from the face crop', model=f"{c.get('arch')} CNN, {c.get('input_size')}x{c.get('input_size')} input",
-                    data=data(c), trained_on={'images': sum(cm.get(f'{p}_images', 0) for p in ('train', 'validation', 'test')), 'source': cm.get('source')},
-                    split=f"{cm.get('split')} train/validation/test",
-                    metrics={'validation_accuracy': _r(cm.get('validation_accuracy')), 'test_accuracy': _r(cm.get('test_accuracy'))},
-                    spread={'test_accuracy_95ci': cm.get('test_accuracy_95ci')}, best_params=None,
-                    labels=c.get('labels'), versions=c.get('versions', {})),
-    }
-    for k, t in models.trust.items(): cards[k].update(_trust_card(t))
-    return cards
+    "Every model's `ModelCard` as JSON data (see `ModelCard`), with its calibration and novelty flag where it has them."
+    cards = {k: ModelCard.from_dict(m['card']) for k, m in models.metadata.items()}
+    for k, t in models.trust.items(): cards[k] = replace(cards[k], **_trust_fields(t))
+    return {k: c.to_dict() for k, c in cards.items()}
 
 # %% ../nbs/08_app.ipynb #efcf052b
 @dataclass
@@ -259,7 +256,9 @@ class Limits:
     max_upload_mb:float = 25.0       # largest upload (REST and UI)
     max_audio_seconds:float = 60.0   # longest audio clip
     max_image_pixels:int = 25_000_000 # largest photo (width x height)
+    max_video_seconds:float = 120.0  # longest video (the timeline of the emotion-over-time chapter)
     timeout_s:float = 30.0           # a request's time limit, queueing excluded
+    video_timeout_s:float = 120.0    # a video's time limit: its analysis takes a fraction of its length
     workers:int = 2                  # requests analysed at once
     queue_size:int = 32              # requests that may wait for a worker; more get 503
     @property
@@ -426,6 +425,31 @@ def audio_figure(path:str|Path, # an audio file
     fig.colorbar(img, ax=b, format='%+2.0f dB')
     return fig
 
+# %% ../nbs/08_app.ipynb #603f32f2
+def video_timeline(models:DemoModels, # from `load_demo_models`
+                   path:str|Path,      # the video file
+                   name:str|None=None, # the name the user gave it (for messages)
+                   limits:Limits=Limits(),
+                   annotate:str|Path|None=None, # also write the video with boxes and labels here
+                  ): # `Timeline` (see the emotion over time chapter)
+    "The emotion timeline of a video under the server's limits; `RequestError` for a long, damaged or picture-less file."
+    from emotion_nbdev.timeline import VideoError, analyse_video, probe_video
+    name = name or Path(path).name
+    try:
+        info = probe_video(path, need_video=True)
+        if info.duration > limits.max_video_seconds:
+            raise RequestError(413, f'{name}: video is {info.duration:.1f} s long; this server accepts up to {limits.max_video_seconds:g} s')
+        return analyse_video(path, models, max_seconds=limits.max_video_seconds, annotate=annotate)
+    except VideoError as e: raise RequestError(422, f'{name}: {user_message(e.reason, path, name).removeprefix(name + ": ")}') from None
+
+def analyse_video_request(models:DemoModels, path:str|Path, name:str|None=None, limits:Limits=Limits(),
+                         )->dict: # name, duration_s, hop_s, labels, segments, steps, notes, data
+    "What `POST /api/video` answers: the timeline's steps and segments as JSON data."
+    tl = video_timeline(models, path, name, limits)
+    return dict(name=name or Path(path).name, duration_s=tl.source['readable_s'], hop_s=tl.source['hop'], labels=list(tl.labels),
+                segments=tl.segments, steps=json.loads(tl.frame.to_json(orient='records')), notes=tl.notes,
+                data={'face': tl.source['face_data'], 'voice': tl.source['voice_data']})
+
 # %% ../nbs/08_app.ipynb #2dc74592
 from fastapi import FastAPI, File, UploadFile, Request
 from fastapi.responses import JSONResponse
@@ -482,6 +506,22 @@ ERRORS = {s: {'model': ErrorMessage, 'description': d} for s, d in
           {413: 'upload, clip or photo too large', 422: 'unusable file (empty, corrupt, no face, ...) or missing field',
            503: 'queue full: try again shortly', 504: 'analysis took longer than the time limit'}.items()}
 
+# %% ../nbs/08_app.ipynb #31dd6221
+class Segment(BaseModel):
+    start: float = Field(description='seconds')
+    end: float = Field(description='seconds')
+    emotion: str = Field(description="the fused emotion; 'none' where neither lane answered")
+
+class VideoResult(BaseModel):
+    name: str = Field(description='the uploaded file')
+    duration_s: float = Field(description='seconds of the video that could be read')
+    hop_s: float = Field(description='length of one step of the timeline')
+    labels: list[str] = Field(description='the classes of the probability columns')
+    segments: list[Segment] = Field(description='consecutive steps of one fused emotion, merged')
+    steps: list[dict[str, float|str|None]] = Field(description='one row per step: start, end, face_emotion, voice_emotion, emotion, then the probabilities of each lane (face_p_*, voice_p_*) and fused (p_*), the lane weights and in-distribution flags')
+    notes: list[str] = Field(description='what the answer lacks: no sound track, no face, no speech, ...')
+    data: dict[str, str|None] = Field(description="what each lane's model learned from ('face', 'voice')")
+
 # %% ../nbs/08_app.ipynb #6e609f56
 class UploadLimit:
     "ASGI middleware: 413 JSON for a request body over `max_bytes` on paths under `prefix`."
@@ -526,20 +566,22 @@ class Gate:
             self.waiting += 1
     def _leave(self):
         with self._lock: self.waiting -= 1
-    async def run(self, fn, *args):
-        "Run `fn(*args)` on the pool; 503 when the queue is full, 504 after `timeout_s`."
+    async def run(self, fn, *args, timeout:float|None=None):
+        "Run `fn(*args)` on the pool; 503 when the queue is full, 504 after `timeout` (default `timeout_s`)."
         self._enter()
+        timeout = timeout or self.limits.timeout_s
         try:
             fut = asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
-            try: return await asyncio.wait_for(fut, self.limits.timeout_s)
-            except asyncio.TimeoutError: raise RequestError(504, f'analysis took longer than {self.limits.timeout_s:g} s') from None
+            try: return await asyncio.wait_for(fut, timeout)
+            except asyncio.TimeoutError: raise RequestError(504, f'analysis took longer than {timeout:g} s') from None
         finally: self._leave()
-    def call(self, fn, *args):
+    def call(self, fn, *args, timeout:float|None=None):
         "The same from a synchronous caller (the Gradio UI)."
         self._enter()
+        timeout = timeout or self.limits.timeout_s
         try:
-            try: return self.pool.submit(fn, *args).result(timeout=self.limits.timeout_s)
-            except FutureTimeout: raise RequestError(504, f'analysis took longer than {self.limits.timeout_s:g} s') from None
+            try: return self.pool.submit(fn, *args).result(timeout=timeout)
+            except FutureTimeout: raise RequestError(504, f'analysis took longer than {timeout:g} s') from None
         finally: self._leave()
 
 # %% ../nbs/08_app.ipynb #f60cafe2
@@ -566,11 +608,11 @@ def _service_routes(app, models:DemoModels, started:float):
 
 # %% ../nbs/08_app.ipynb #b761bc9e
 def _predict_routes(app, models:DemoModels, limits:Limits, gate:Gate):
-    "POST /api/audio and POST /api/face."
-    async def run(upload, fn):
+    "POST /api/audio, /api/face and /api/video."
+    async def run(upload, fn, timeout=None):
         with tempfile.TemporaryDirectory(prefix='emotion-nbdev-') as d:
             path, name = await _save_upload(upload, d)
-            return await gate.run(fn, models, path, name, limits)
+            return await gate.run(fn, models, path, name, limits, timeout=timeout)
 
     @app.post('/api/audio', response_model=AudioResult, responses=ERRORS, tags=['predict'])
     async def audio(file: UploadFile = File(description='an audio file: WAV, FLAC, OGG or MP3')):
@@ -582,11 +624,16 @@ def _predict_routes(app, models:DemoModels, limits:Limits, gate:Gate):
         "Every face in a photo: box, 68 landmarks, the emotion from the model trained on real faces, and every face model's answer."
         return await run(file, analyse_face)
 
+    @app.post('/api/video', response_model=VideoResult, responses=ERRORS, tags=['predict'])
+    async def video(file: UploadFile = File(description='a video: MP4, MOV, MKV, WebM, AVI or FLV')):
+        "Emotion over time: the face and the voice of a video fused per step, and the segments of one emotion."
+        return await run(file, analyse_video_request, limits.video_timeout_s)
+
 def create_api(models:DemoModels, # from `load_demo_models`
                limits:Limits=Limits(),
                gate:Gate|None=None, # shared with the UI; a new one if None
               ):
-    "The FastAPI app: /api/health, /api/models, /api/audio, /api/face, with OpenAPI docs at /docs."
+    "The FastAPI app: /api/health, /api/models, /api/audio, /api/face, /api/video, with OpenAPI docs at /docs."
     gate = gate or Gate(limits)
     app = FastAPI(title='emotion_nbdev API', version=__version__,
                   description='Emotion recognition from speech audio and faces. The models of this server report the data they were '
@@ -600,31 +647,35 @@ def create_api(models:DemoModels, # from `load_demo_models`
     return app
 
 # %% ../nbs/08_app.ipynb #67eb5e93
-def demo_examples(folder:str|Path, # where to write the example photos (the models folder)
-                 )->dict: # 'audio': clip paths, 'face': photo paths
-    "One synthetic clip per emotion, one synthetic face per emotion that dlib detects, and the astronaut photo."
+def demo_examples(folder:str|Path, # where to write the example photos and video (the models folder)
+                 )->dict: # 'audio': clip paths, 'face': photo paths, 'video': video paths
+    "One synthetic clip per emotion, one synthetic face per emotion that dlib detects, the astronaut photo, and a synthetic video."
     from PIL import Image
     from emotion_nbdev.audio_data import load_synthetic_speech
     from emotion_nbdev.face_data import synthetic_faces_dir, detect_faces, read_image
     m = load_synthetic_speech().manifest
-    audio = [m[(m.emotion == e) & (m.speaker == m.speaker.iloc[0])].path.iloc[0] for e in EMOTIONS]
+    voice = m[m.speaker == m.speaker.iloc[0]]
+    audio = [voice[voice.emotion == e].path.iloc[0] for e in EMOTIONS]
     ex = Path(folder)/'examples'; ex.mkdir(parents=True, exist_ok=True)
     astro = ex/'astronaut.png'
     if not astro.exists():
         from skimage.data import astronaut
         Image.fromarray(astronaut()).save(astro)
-    faces, src = [str(astro)], synthetic_faces_dir()
+    found, src = {}, synthetic_faces_dir()
     for e in EMOTIONS:
         for f in sorted((src/e).glob('*.png'))[:20]:
-            if detect_faces(read_image(f)): faces.append(str(f)); break
-    return {'audio': [str(p) for p in audio], 'face': faces}
-
+            if detect_faces(read_image(f)): found[e] = str(f); break
+    video = ex/'happiness-synthetic.mp4'
+    if not video.exists() and 'happiness' in found:  # a drawn happy face beside the machine voice's happy sentences
+        from emotion_nbdev.timeline import make_av_clip
+        make_av_clip(video, read_image(found['happiness']), voice[voice.emotion == 'happiness'].path.tolist()[:2])
+    return {'audio': [str(p) for p in audio], 'face': [str(astro), *found.values()], 'video': [str(video)] if video.exists() else []}
 
 # %% ../nbs/08_app.ipynb #0dca6ae6
 def data_banner(models:DemoModels)->str:
     "One paragraph saying which answers come from models trained on real data and which from synthetic data."
     def speech(m):
-        d = m.get('report', {}).get('data', {})
+        d = m['card']['trained_on']
         if m.get('synthetic'): return f"**Voice: synthetic.** The audio model learned from {d.get('clips', '?')} machine-spoken clips of {d.get('speakers', '?')} voices; its answers show how the system works, not how people feel."
         return f"**Voice: real.** The audio model learned from {', '.join(d.get('datasets', [])) or 'real recordings'} ({d.get('clips', '?')} clips, {d.get('speakers', '?')} speakers)."
     face = models.faces[FACE_MODELS[0]]
@@ -647,10 +698,10 @@ def _fade(text, kinds):
     out = [gr.Label(elem_classes=['faded'] if f'Unfamiliar input ({k} model)' in (text or '') else []) for k in kinds]
     return out if len(out) > 1 else out[0]
 
-def _guarded(gate:Gate, fn, *args):
+def _guarded(gate:Gate, fn, *args, timeout:float|None=None):
     "Run `fn` through the gate; a refusal becomes a Gradio error with its status."
     import gradio as gr
-    try: return gate.call(fn, *args)
+    try: return gate.call(fn, *args, timeout=timeout)
     except RequestError as e: raise gr.Error(e.message, title=f'Request refused ({e.status})')
 
 # %% ../nbs/08_app.ipynb #5cbeb12b
@@ -703,6 +754,34 @@ def _face_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
         go.click(predict_face, [photo, overlay], [drawn, summary, *probs], api_name='predict_face') \
           .then(lambda text: _fade(text, FACE_MODELS), summary, probs, api_visibility='private')
 
+# %% ../nbs/08_app.ipynb #9c0624c6
+def _video_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
+    "The Video tab: a video (upload or webcam) -> timeline figure, segment table, notes and the annotated video."
+    import gradio as gr
+    from emotion_nbdev.timeline import plot_timeline
+    out_dir = tempfile.TemporaryDirectory(prefix='emotion-nbdev-video-')  # lives as long as the UI
+    def predict_video(path, annotate=False):
+        "The timeline of a video, its segments, notes and (optionally) the annotated copy."
+        if not path: raise gr.Error('upload or record a video first')
+        out = Path(out_dir.name)/f'annotated-{time.time_ns()}.mp4' if annotate else None
+        tl = _guarded(gate, video_timeline, models, path, Path(path).name, limits, out, timeout=limits.video_timeout_s)
+        data = f"face: {tl.source['face_data']}; voice: {tl.source['voice_data']} data"
+        segs = [[s['start'], s['end'], s['emotion']] for s in tl.segments]
+        return plot_timeline(tl, f"Emotion over time ({data})"), segs, '; '.join(tl.notes) or 'both lanes answered', str(out) if out else None
+    with gr.Tab('Video'):
+        with gr.Row():
+            with gr.Column():
+                video = gr.Video(sources=['upload', 'webcam'], label='video (upload or record)', elem_id='video-input')
+                annotate = gr.Checkbox(label='also draw boxes and labels on the video (slower)', value=False, elem_id='video-annotate')
+                go = gr.Button('Analyse emotion over time', variant='primary', elem_id='video-go')
+                if examples['video']: gr.Examples(examples['video'], inputs=video, label='a SYNTHETIC audio-visual clip (drawn face, machine voice)')
+            with gr.Column():
+                plot = gr.Plot(label='face, voice and fused emotion over time', elem_id='video-plot')
+                segments = gr.Dataframe(headers=['start (s)', 'end (s)', 'emotion'], label='segments', elem_id='video-segments')
+                notes = gr.Markdown(elem_id='video-notes')
+                drawn = gr.Video(label='annotated video', elem_id='video-annotated', interactive=False)
+        go.click(predict_video, [video, annotate], [plot, segments, notes, drawn], api_name='predict_video')
+
 # %% ../nbs/08_app.ipynb #52e2c1d1
 def _models_tab(cards:dict):
     "The Models tab: one row per model card, and the cards in full."
@@ -716,7 +795,7 @@ def build_ui(models:DemoModels, # from `load_demo_models`
              limits:Limits=Limits(),
              gate:Gate|None=None, # shared with the REST API
             ):
-    "The Gradio Blocks demo: Audio, Face and Models tabs over `analyse_audio` / `analyse_face`."
+    "The Gradio Blocks demo: Audio, Face, Video and Models tabs over `analyse_audio`, `analyse_face` and `video_timeline`."
     import gradio as gr
     gate, examples = gate or Gate(limits), demo_examples(models.folder)
     with gr.Blocks(title='emotion_nbdev demo') as ui:
@@ -724,6 +803,7 @@ def build_ui(models:DemoModels, # from `load_demo_models`
         gr.Markdown(data_banner(models), elem_id='data-note')
         _audio_tab(models, limits, gate, examples)
         _face_tab(models, limits, gate, examples)
+        _video_tab(models, limits, gate, examples)
         _models_tab(model_cards(models))
     ui.queue(max_size=limits.queue_size, default_concurrency_limit=limits.workers)
     return ui

@@ -444,7 +444,7 @@ def audio_summary(manifest:pd.DataFrame, # a manifest
     return pd.DataFrame({'clips': g.size(), 'speakers': g['speaker'].nunique(), 'sentences': g['sentence'].nunique(),
                          'hours': (g['duration'].sum()/3600).round(3), 'mean_s': g['duration'].mean().round(2),
                          'min_s': g['duration'].min().round(2), 'max_s': g['duration'].max().round(2),
-                         'sample_rates': g['sr'].agg(lambda s: ', '.join(map(str, sorted(set(s)))))})
+                         'sample_rates': g['sr'].agg(lambda s: ', '.join(map(str, sorted(set(s.dropna().astype(int))))))})  # videos, not decoded, have none
 
 # %% ../nbs/01_audio_data.ipynb #0ac12a98
 def figure_png(fig,                  # a matplotlib figure

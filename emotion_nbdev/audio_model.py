@@ -17,7 +17,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from .core import EMOTIONS, SEED, data_tag, save_skops, load_skops, UntrustedModelError
+from .core import EMOTIONS, SEED, ModelCard, data_tag, library_versions, save_skops, load_skops, UntrustedModelError
 from .features import DEFAULT_TONNETZ, FEATURE_NAMES, FEATURE_VERSION, load_audio, clip_features, check_signal, FEATURE_SR
 from .prox import ProxLogisticRegression
 
@@ -26,8 +26,8 @@ __all__ = ['MAX_ITER', 'GRIDS', 'SOLVER_PENALTIES', 'METRICS', 'AUDIO_MODEL_FORM
            'plot_standardization', 'plot_pca', 'speaker_groups', 'make_folds', 'expand_grid', 'gridsearch_param_grid',
            'SearchResult', 'search_audio_model', 'plain_grid_search', 'dask_client', 'classification_metrics',
            'AudioEvaluation', 'evaluate_audio_model', 'metrics_table', 'plot_confusion_matrix', 'plot_confusion',
-           'plot_roc', 'lazy_model_table', 'train_audio_model', 'save_audio_model', 'load_audio_model',
-           'predict_emotion']
+           'plot_roc', 'lazy_model_table', 'train_audio_model', 'audio_model_card', 'save_audio_model',
+           'load_audio_model', 'predict_emotion']
 
 # %% ../nbs/03_audio_model.ipynb #1d139370
 MAX_ITER = 1000
@@ -425,6 +425,19 @@ def train_audio_model(frame:pd.DataFrame, # feature table (from `extract_feature
               'search_score': dict(name='roc_auc_ovr', value=s.best_score), 'grid': grid if isinstance(grid, str) else 'custom'}
     return s.best_estimator, report
 
+# %% ../nbs/03_audio_model.ipynb #211f3345
+def audio_model_card(report:dict, # from `train_audio_model`
+                     file:str='',  # the model file's name
+                    )->ModelCard:
+    "The audio model's card: its data, split, metrics with their spread and per-fold values, chosen parameters."
+    d, grouped = report['data'], report['split'] == 'speaker'
+    return ModelCard(name='audio', task='speech emotion from 175 audio features', model='impute -> scale -> PCA -> logistic regression',
+                     data=d['kind'], trained_on={k: d[k] for k in ('datasets', 'clips', 'rows', 'speakers')},
+                     split=f"{'speaker-grouped' if grouped else 'random'}, {report['folds']} folds", classes=list(report['labels']),
+                     metrics={m: report[m] for m in METRICS}, spread={m: report['std'][m] for m in METRICS},
+                     per_fold={m: [f[m] for f in report['per_fold']] for m in METRICS}, params=report.get('best_params', {}),
+                     versions=library_versions(), file=file)
+
 # %% ../nbs/03_audio_model.ipynb #7fd0aa82
 TRUSTED_AUDIO_TYPES = ('emotion_nbdev.prox.ProxLogisticRegression',)  # the one type of ours an audio model holds
 
@@ -434,7 +447,7 @@ def save_audio_model(model:Pipeline, # fitted pipeline from `train_audio_model`
                     )->Path:
     "Save an audio model with skops, with labels, feature layout, versions, data summary and metrics."
     meta = dict(kind='audio', labels=[str(c) for c in model.classes_], feature_version=FEATURE_VERSION, feature_sr=FEATURE_SR,
-                report=report, synthetic=report.get('data', {}).get('synthetic'),
+                report=report, card=audio_model_card(report, Path(path).name).to_dict(), synthetic=report.get('data', {}).get('synthetic'),
                 note='trained on SYNTHETIC speech: not a real-speech model' if report.get('data', {}).get('synthetic') else 'trained on real speech')
     return save_skops(model, path, AUDIO_MODEL_FORMAT, meta)
 

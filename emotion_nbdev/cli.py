@@ -16,7 +16,8 @@ __all__ = ['COMMANDS', 'CliError', 'command', 'build_parser', 'main', 'cmd_index
            'add_sample_data', 'cmd_features', 'add_features', 'cmd_landmarks', 'add_landmarks', 'cmd_sample_faces',
            'add_sample_faces', 'cmd_train_landmarks', 'add_train_landmarks', 'face_models_for', 'cmd_predict_face',
            'add_predict_face', 'cmd_train_audio', 'add_train_audio', 'cmd_predict_audio', 'add_predict_audio',
-           'cmd_train_cnn', 'add_train_cnn', 'cmd_serve', 'add_serve', 'cmd_demo_models', 'add_demo_models']
+           'cmd_train_cnn', 'add_train_cnn', 'cmd_serve', 'add_serve', 'cmd_demo_models', 'add_demo_models',
+           'cmd_analyse_video', 'cmd_analyse_audio', 'add_analyse_video', 'add_analyse_audio']
 
 # %% ../nbs/09_cli.ipynb #b0c96496
 class CliError(Exception):
@@ -62,7 +63,7 @@ def cmd_index(args:argparse.Namespace, # parsed `index` options
     if not roots: raise CliError(f'give at least one ROOT or set {DATA_ENV_VAR} (embedded corpus: emotion-nbdev index "$(emotion-nbdev sample-data)")')
     for r in roots:
         if not Path(r).is_dir(): raise CliError(f'ROOT {r} does not exist or is not a folder')
-    try: idx = index_audio(roots, args.dataset, include_song=args.include_song, calm=args.calm, progress=not args.quiet)
+    try: idx = index_audio(roots, args.dataset, include_song=args.include_song, calm=args.calm, progress=not args.quiet, media=args.media)
     except NoRecognisedAudioError as e: raise CliError(str(e)) from None
     m = idx.manifest
     if m['synthetic'].any(): print('NOTE: synthetic speech (machine-acted emotions); real-data accuracy needs real datasets.')
@@ -93,6 +94,8 @@ def add_index(sub, # the sub-parsers action of `build_parser`
     p.add_argument('-o', '--output', metavar='MANIFEST.csv', help='write the manifest CSV here (and MANIFEST.skipped.csv beside it)')
     p.add_argument('--include-song', action='store_true', help='RAVDESS: keep song clips (vocal channel 02); default: skip and report them')
     p.add_argument('--calm', default='keep', choices=['keep', 'drop'], help="RAVDESS: keep 'calm' as its own label or drop it (default: keep)")
+    p.add_argument('--media', default='audio', choices=['audio', 'video', 'all'],
+                   help="which files to index: audio; CREMA-D's and RAVDESS's videos (a modality column says audio+video or video); or all (default: audio)")
     p.add_argument('--show-skipped', type=int, default=10, metavar='N', help='list at most N skipped files (default: 10)')
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=cmd_index)
@@ -521,11 +524,11 @@ def add_train_cnn(sub, # the sub-parsers action of `build_parser`
 # %% ../nbs/09_cli.ipynb #1599541a
 def _limits(args):
     from emotion_nbdev.app import Limits
-    for name in ('max_upload_mb', 'max_audio_seconds', 'timeout'):
+    for name in ('max_upload_mb', 'max_audio_seconds', 'max_video_seconds', 'timeout', 'video_timeout'):
         if getattr(args, name) <= 0: raise CliError(f"--{name.replace('_', '-')} must be positive")
     if args.workers < 1 or args.queue < 0 or args.max_image_pixels < 1: raise CliError('--workers and --max-image-pixels must be at least 1, --queue at least 0')
     return Limits(max_upload_mb=args.max_upload_mb, max_audio_seconds=args.max_audio_seconds, max_image_pixels=args.max_image_pixels,
-                  timeout_s=args.timeout, workers=args.workers, queue_size=args.queue)
+                  max_video_seconds=args.max_video_seconds, timeout_s=args.timeout, video_timeout_s=args.video_timeout, workers=args.workers, queue_size=args.queue)
 
 def _training_data(args):
     "The datasets named by --audio-data/--face-data (or $EMOTION_DATA_DIR for speech); None: the embedded data."
@@ -570,7 +573,9 @@ def add_serve(sub, # the sub-parsers action of `build_parser`
     p.add_argument('--max-upload-mb', type=float, default=25.0, metavar='MB', help='largest upload (default: 25)')
     p.add_argument('--max-audio-seconds', type=float, default=60.0, metavar='S', help='longest audio clip (default: 60)')
     p.add_argument('--max-image-pixels', type=int, default=25_000_000, metavar='N', help='largest photo, width x height (default: 25000000)')
+    p.add_argument('--max-video-seconds', type=float, default=120.0, metavar='S', help='longest video (default: 120)')
     p.add_argument('--timeout', type=float, default=30.0, metavar='S', help='time limit of one request (default: 30)')
+    p.add_argument('--video-timeout', type=float, default=120.0, metavar='S', help='time limit of one video (default: 120)')
     p.add_argument('--workers', type=int, default=2, metavar='N', help='requests analysed at once (default: 2)')
     p.add_argument('--queue', type=int, default=32, metavar='N', help='requests that may wait; more get 503 (default: 32)')
     _add_training_options(p)
@@ -587,12 +592,9 @@ def cmd_demo_models(args:argparse.Namespace, # parsed `demo-models` options
     cards = model_cards(load_demo_models(args.models))
     for kind, c in cards.items():
         metrics = ', '.join(f'{m} {v:.3f}' for m, v in c['metrics'].items() if v is not None)
-        if kind not in done:  # a pretrained model packaged with emotion_nbdev: nothing to train
-            t = c['trained_on']
-            src = f"{t.get('dataset')}, {t.get('faces'):,} faces" if isinstance(t, dict) else t
-            print(f"{kind:9s} {c['file']} (packaged, pretrained): {c['data']} data ({src}): {metrics} ({c['metrics_source']})"); continue
-        how = f"trained in {done[kind]['seconds']} s" if done[kind]['trained'] else 'already there'
-        print(f"{kind:9s} {done[kind]['file']} ({how}): {c['data']} data, {c['split']}: {metrics}")
+        how = ('packaged, pretrained' if kind not in done else  # nothing to train
+               f"trained in {done[kind]['seconds']} s" if done[kind]['trained'] else 'already there')
+        print(f"{kind:9s} {c['file']} ({how}): {c['data']} data, {c['split']}: {metrics}" + (f" ({c['source']})" if c['source'] else ''))
     synthetic = [k for k, c in cards.items() if c['data'] == 'synthetic']
     if synthetic: print(f"NOTE: {', '.join(synthetic)} trained on SYNTHETIC data: their numbers say nothing about real speech or faces.")
     return 0
@@ -609,4 +611,97 @@ def add_demo_models(sub, # the sub-parsers action of `build_parser`
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
     _add_training_options(p)
     p.set_defaults(func=cmd_demo_models)
+    return p
+
+# %% ../nbs/09_cli.ipynb #d7b07f5b
+def _timeline_models(args):
+    "The demo's models for the timeline commands; trained on the embedded data first when missing (messages on stderr)."
+    from emotion_nbdev.app import train_demo_models, load_demo_models
+    say = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, file=sys.stderr, flush=True))
+    train_demo_models(args.models, progress=not args.quiet, log=say)
+    return load_demo_models(args.models)
+
+def _write_timeline(tl, args, what:str)->int:
+    "Write what the options ask for (CSV, JSON, figure), then print the segments and the notes."
+    from emotion_nbdev.timeline import atomic_path, plot_timeline
+    written = [str(tl.to_csv(args.output))] if args.output else []
+    if args.json: written.append(str(tl.to_json(args.json)))
+    if args.plot:
+        data = f"face: {tl.source['face_data']}; voice: {tl.source['voice_data']} data" if what == 'video' else f"voice: {tl.source['voice_data']} data"
+        with atomic_path(args.plot) as tmp: plot_timeline(tl, f"Emotion over time: {tl.source['name']} ({data})").savefig(tmp, dpi=100)
+        written.append(args.plot)
+    s = tl.source
+    print(f"{s['name']}: {s['readable_s']:.1f} s, {len(tl.frame)} steps of {s['hop']} s, {len(tl.segments)} segment(s)" +
+          (f"; face lane: {s['face_model']} ({s['face_data']})" if what == 'video' else '') + f"; voice lane: audio model ({s['voice_data']} data)")
+    for seg in tl.segments: print(f"  {seg['start']:7.1f} - {seg['end']:7.1f} s  {seg['emotion']}")
+    for n in tl.notes: print(f'note: {n}')
+    if written: print('wrote ' + ', '.join(written))
+    return 0
+
+# %% ../nbs/09_cli.ipynb #8b8a6b1e
+def _face_fps(text:str)->float|str:
+    "--face-fps: a positive number, or 'all' (every frame)."
+    if text == 'all': return 'all'
+    try: v = float(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"{text!r} is not a number or 'all'") from None
+    if v <= 0: raise argparse.ArgumentTypeError('must be positive')
+    return v
+
+def cmd_analyse_video(args:argparse.Namespace, # parsed `analyse-video` options
+                     )->int: # exit status
+    "Emotion over time in a video: face and voice lanes fused per step -> CSV, JSON, figure, annotated video."
+    from emotion_nbdev.timeline import analyse_video
+    if not (args.output or args.json): raise CliError('say where the timeline goes: -o TIMELINE.csv and/or --json TIMELINE.json')
+    if args.hop <= 0 or args.window <= 0: raise CliError('--window and --hop must be positive')
+    if not Path(args.video).is_file(): raise CliError(f'{args.video} does not exist')
+    tl = analyse_video(args.video, _timeline_models(args), face_fps=args.face_fps, window=args.window, hop=args.hop,
+                       track=args.track if args.track == 'largest' else int(args.track), progress=not args.quiet, annotate=args.annotate)
+    status = _write_timeline(tl, args, 'video')
+    if args.annotate: print(f'wrote {args.annotate}')
+    return status
+
+def cmd_analyse_audio(args:argparse.Namespace, # parsed `analyse-audio` options
+                     )->int: # exit status
+    "Emotion over time in a long recording: the voice lane alone -> CSV, JSON, figure."
+    from emotion_nbdev.timeline import analyse_long_audio
+    if not (args.output or args.json): raise CliError('say where the timeline goes: -o TIMELINE.csv and/or --json TIMELINE.json')
+    if args.hop <= 0 or args.window <= 0: raise CliError('--window and --hop must be positive')
+    if not Path(args.recording).is_file(): raise CliError(f'{args.recording} does not exist')
+    tl = analyse_long_audio(args.recording, _timeline_models(args), window=args.window, hop=args.hop, progress=not args.quiet)
+    return _write_timeline(tl, args, 'audio')
+
+# %% ../nbs/09_cli.ipynb #71a530eb
+def _add_timeline_options(p:argparse.ArgumentParser):
+    "Options both timeline commands share: outputs, steps, models."
+    p.add_argument('-o', '--output', metavar='TIMELINE.csv', help='the step table: start, end, face_emotion, voice_emotion, emotion, per-class probabilities of each lane')
+    p.add_argument('--json', metavar='TIMELINE.json', help='the whole timeline as JSON: steps, segments, notes, source')
+    p.add_argument('--plot', metavar='TIMELINE.png', help='the timeline figure (PNG, SVG or PDF by the name)')
+    p.add_argument('--window', type=float, default=2.0, metavar='S', help='seconds of sound per voice answer (default: 2)')
+    p.add_argument('--hop', type=float, default=0.5, metavar='S', help='seconds per step of the timeline (default: 0.5)')
+    p.add_argument('--models', metavar='DIR', help="the demo's models folder (default: $EMOTION_MODELS_DIR or the cache; trained when missing)")
+    p.add_argument('-q', '--quiet', action='store_true', help='no progress bar or training messages')
+
+@command
+def add_analyse_video(sub, # the sub-parsers action of `build_parser`
+                     )->argparse.ArgumentParser: # the `analyse-video` parser
+    "Add `analyse-video`: emotion over time from a video's faces and voice."
+    p = sub.add_parser('analyse-video', help='emotion over time in a video: face and voice fused per step',
+                       description='Decode a video once (MP4, MOV, MKV, WebM, AVI, FLV), read its faces and its voice, fuse them per step and merge the steps into segments.')
+    p.add_argument('video', metavar='VIDEO', help='the video file')
+    p.add_argument('--face-fps', type=_face_fps, default=5.0, metavar='N|all', help="frames analysed per second; 'all': every frame (default: 5)")
+    p.add_argument('--track', default='largest', metavar='largest|ID', help='whose face the face lane follows: the largest at each step, or a track id (default: largest)')
+    p.add_argument('--annotate', metavar='OUT.mp4', help='also write the video with boxes, track ids and labels')
+    _add_timeline_options(p)
+    p.set_defaults(func=cmd_analyse_video)
+    return p
+
+@command
+def add_analyse_audio(sub, # the sub-parsers action of `build_parser`
+                     )->argparse.ArgumentParser: # the `analyse-audio` parser
+    "Add `analyse-audio`: emotion over time in a long recording."
+    p = sub.add_parser('analyse-audio', help='emotion over time in a long recording (voice lane only)',
+                       description='Split a recording into speech and silence, read the speech in windows with the audio model, and merge the steps into segments.')
+    p.add_argument('recording', metavar='RECORDING', help='an audio file (WAV, FLAC, MP3, OGG, ...) or a video whose sound track is wanted')
+    _add_timeline_options(p)
+    p.set_defaults(func=cmd_analyse_audio)
     return p

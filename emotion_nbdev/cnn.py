@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-from .core import (EMOTIONS, SEED, SkipReport, UnknownEmotionError, file_sha256, is_hidden_or_system, library_versions,
+from .core import (EMOTIONS, SEED, ModelCard, SkipReport, UnknownEmotionError, file_sha256, is_hidden_or_system, library_versions,
                                 normalize_emotion)
 from .audio_model import plot_confusion_matrix
 from .face_data import (IMAGE_EXTENSIONS, SYNTHETIC_FACES_MARKER, UnreadableImageError, detect_faces,
@@ -24,8 +24,8 @@ __all__ = ['CNN_FULL_ENV_VAR', 'INPUT_SIZE', 'FACE_MARGIN', 'SPLIT_FOLDERS', 'FE
            'load_face_folders', 'load_fer2013_images', 'synthetic_face_images', 'FaceSplit', 'subject_split',
            'split_summary', 'seed_cnn', 'layer_table', 'improved_cnn', 'class_weights', 'accuracy_interval',
            'evaluate_cnn', 'training_callbacks', 'CnnRun', 'score_split', 'train_cnn', 'plot_training_curves',
-           'compare_runs', 'plot_confusion', 'plot_recall', 'CnnModelError', 'metadata_path', 'save_cnn', 'CnnModel',
-           'load_cnn', 'predict_face_cnn', 'plot_face_predictions']
+           'compare_runs', 'plot_confusion', 'plot_recall', 'CnnModelError', 'metadata_path', 'cnn_model_card',
+           'save_cnn', 'CnnModel', 'load_cnn', 'predict_face_cnn', 'plot_face_predictions']
 
 # %% ../nbs/06_face_cnn.ipynb #5079ded9
 CNN_FULL_ENV_VAR = 'EMOTION_CNN_FULL'  # set to 1 for the report-sized runs (128x128, more faces, more epochs)
@@ -484,9 +484,24 @@ def metadata_path(path:str|Path, # a .keras model file
     "Where the metadata of a saved model lives."
     return Path(f'{path}.json')
 
-# %% ../nbs/06_face_cnn.ipynb #89812029
+# %% ../nbs/06_face_cnn.ipynb #22e1e1b0
 KERAS_PACKAGES = ('keras', 'tensorflow', 'tensorflow-cpu', 'jax', 'torch')  # recorded beside a saved network when installed
 
+def cnn_model_card(run:CnnRun,             # a trained network (from `train_cnn`)
+                   file:str='',            # the model file's name
+                   labels:tuple=EMOTIONS,  # class names in output order
+                  )->ModelCard:
+    "The network's card: its data, split, validation and test accuracy with the test accuracy's 95% interval."
+    m, parts = run.metrics, ('train', 'validation', 'test')
+    scored = [p for p in ('validation', 'test') if m.get(f'{p}_images')]
+    return ModelCard(name='cnn', task='facial expression from the face crop', model=f"{run.arch} CNN, {m['input_size']}x{m['input_size']} input",
+                     data='synthetic' if m['synthetic'] else 'real', split=f"{m['split']}: train/validation/test", classes=list(labels),
+                     trained_on={'source': m['source'], **{f'{p}_images': m[f'{p}_images'] for p in parts}, **{f'{p}_subjects': m[f'{p}_subjects'] for p in parts}},
+                     metrics={f'{p}_accuracy': m[f'{p}_accuracy'] for p in scored},
+                     spread={f'{p}_accuracy': list(m[f'{p}_accuracy_95ci']) for p in scored if m[f'{p}_accuracy_95ci'] is not None},
+                     params=dict(run.settings), versions=library_versions(KERAS_PACKAGES), file=file)
+
+# %% ../nbs/06_face_cnn.ipynb #89812029
 def save_cnn(run:CnnRun,      # a trained network (from `train_cnn`)
              path:str|Path,   # where to write; must end in .keras
              labels:tuple=EMOTIONS, # class names in output order
@@ -499,7 +514,7 @@ def save_cnn(run:CnnRun,      # a trained network (from `train_cnn`)
     meta = dict(format=MODEL_FORMAT, arch=run.arch, labels=list(labels), input_size=run.metrics['input_size'],
                 input_shape=[run.metrics['input_size'], run.metrics['input_size'], 3], preprocessing=PREPROCESSING,
                 face_crop={'used_in_training': run.settings['crop'], 'margin': FACE_MARGIN, 'detector': 'emotion_nbdev.face_data.detect_faces'},
-                synthetic=run.metrics['synthetic'], metrics=run.metrics, training=run.settings,
+                synthetic=run.metrics['synthetic'], metrics=run.metrics, training=run.settings, card=cnn_model_card(run, path.name, labels).to_dict(),
                 history=run.history.reset_index().to_dict(orient='list'), versions={**library_versions(KERAS_PACKAGES), 'backend': keras.backend.backend()},
                 sha256=file_sha256(path), model_file=path.name)
     metadata_path(path).write_text(json.dumps(meta, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))

@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
-from .core import EMOTIONS, SEED, save_skops, load_skops, UntrustedModelError
+from .core import EMOTIONS, SEED, ModelCard, library_versions, save_skops, load_skops, UntrustedModelError
 from .audio_model import classification_metrics, plot_confusion_matrix
 from .face_data import (LANDMARK_COLUMNS, N_LANDMARKS, UnreadableImageError, face_landmarks, landmark_array,
                                      load_synthetic_faces, make_synthetic_faces, normalize_landmarks, read_image)
@@ -30,7 +30,8 @@ __all__ = ['LANDMARK_LAYOUT_CHECKS', 'DISTANCE_PAIRS', 'FEATURE_SETS', 'LAZY_CLA
            'LandmarkNormalizer', 'check_landmark_transformer', 'LandmarkDistances', 'landmark_features',
            'landmark_pipeline', 'report_classifiers', 'lazy_table', 'subject_folds', 'evaluate_random_splits',
            'evaluate_grouped', 'compare_landmark_models', 'plot_confusion', 'random_pose', 'grid_search_landmarks',
-           'train_landmark_model', 'save_landmark_model', 'load_landmark_model', 'predict_face_landmarks']
+           'train_landmark_model', 'landmark_model_card', 'save_landmark_model', 'load_landmark_model',
+           'predict_face_landmarks']
 
 # %% ../nbs/05_face_landmarks.ipynb #bb235d08
 def single_threaded(f):
@@ -319,14 +320,28 @@ def train_landmark_model(table:pd.DataFrame,      # a validated, labelled landma
     pred = np.array(labels)[proba.argmax(1)]
     report = _classification_report(y, pred, proba, labels, len(folds), 'subject')
     fold_acc = [accuracy_score(y[te], pred[te]) for _, te in folds]
-    report.update(accuracy_std=float(np.std(fold_acc)), best_params=gs['best_params'], search_seconds=round(gs['seconds'], 3),
+    report.update(accuracy_std=float(np.std(fold_acc)), fold_accuracy=[float(a) for a in fold_acc], best_params=gs['best_params'], search_seconds=round(gs['seconds'], 3),
                   default_accuracy=gs['default_score'], grid_helped=gs['helped'], features=features,
                   data=dict(rows=len(table), subjects=int(len(set(groups))), synthetic=bool(table.attrs.get('synthetic', False)),
                             per_emotion=pd.Series(y).value_counts().reindex(labels).astype(int).to_dict()))
     model = gs['search'].best_estimator_
     return model, report
 
-# %% ../nbs/05_face_landmarks.ipynb #7f128010
+# %% ../nbs/05_face_landmarks.ipynb #04181b93
+_CARD_METRICS = ('accuracy', 'macro_f1', 'uar', 'auc_ovr_macro')
+
+def landmark_model_card(report:dict, # from `train_landmark_model`
+                        file:str='',  # the model file's name
+                       )->ModelCard:
+    "The landmark model's card: its data, subject-grouped split, metrics with the accuracy's spread and per-fold values."
+    d = report['data']
+    return ModelCard(name='landmarks', task='facial expression from 68 landmarks', model=f"{report['features']} features -> logistic regression",
+                     data='synthetic' if d['synthetic'] else 'real', trained_on={k: d[k] for k in ('rows', 'subjects', 'per_emotion')},
+                     split=f"subject-grouped, {report['folds']} folds", classes=list(report['labels']),
+                     metrics={m: report[m] for m in _CARD_METRICS}, spread={'accuracy': report['accuracy_std']},
+                     per_fold={'accuracy': report['fold_accuracy']}, params=report.get('best_params', {}), versions=library_versions(), file=file)
+
+# %% ../nbs/05_face_landmarks.ipynb #8e938ae2
 FEATURE_LAYOUT_VERSION = 1  # 136 coordinates x0, y0, ..., x67, y67 in pixels; bump if the input changes
 MODEL_FORMAT = 'emotion_nbdev.face_landmark_model'
 # types a landmark model may contain beyond those skops trusts by default
@@ -338,7 +353,7 @@ def save_landmark_model(model:Pipeline,  # a fitted landmark pipeline
                        )->Path:
     "Save a landmark pipeline and its metadata to a skops file (`save_skops`)."
     meta = dict(kind='face-landmarks', feature_layout_version=FEATURE_LAYOUT_VERSION, input='136 coordinates x0, y0, ..., x67, y67 (iBUG 68 points, pixels)',
-                labels=[str(c) for c in model.classes_], report=report or {},
+                labels=[str(c) for c in model.classes_], report=report or {}, **({'card': landmark_model_card(report, Path(path).name).to_dict()} if report else {}),
                 synthetic=(report or {}).get('data', {}).get('synthetic'),
                 landmark_licence='dlib 68-point predictor: iBUG 300-W data, non-commercial use only (for landmarks from photos)')
     return save_skops(model, path, MODEL_FORMAT, meta)

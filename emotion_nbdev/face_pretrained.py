@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 import numpy as np
-from .core import EMOTIONS, file_sha256, normalize_emotion, package_data_dir
+from .core import EMOTIONS, ModelCard, file_sha256, normalize_emotion, package_data_dir
 from .face_data import detect_faces, face_landmarks, read_image
 from .cnn import FACE_MARGIN, CnnModel, crop_face, keras_module, load_cnn, preprocess_face
 
@@ -104,7 +104,7 @@ class FaceModel:
     data: str            # what it learned from, e.g. 'FER2013 (real faces)' or 'synthetic faces'
     real: bool           # trained on photos of real people
     needs_landmarks: bool = False # `predict` reads each face's 68 landmarks
-    card: dict = field(default_factory=dict, repr=False) # what the server shows about it
+    card: ModelCard|None = field(default=None, repr=False) # what the server shows about it (None: a model saved without one)
 
     def predict(self, image:np.ndarray, # (h, w, 3) uint8 RGB (see `read_image`)
                 faces:list,             # dicts with 'box' (left, top, right, bottom) and, if needed, 'landmarks' (68, 2)
@@ -156,15 +156,16 @@ class LandmarkFaceModel(FaceModel):
 
 # %% ../nbs/07_face_pretrained.ipynb #01a2aead
 def fer_model_card(provenance:dict|None=None, # default `fer_provenance()`
-                  )->dict: # file, task, model, data, trained_on, split, metrics (the authors'), licence, sha256, ...
-    "The card the server shows for the pretrained model; its accuracy is the authors' figure, not measured here."
+                  )->ModelCard:
+    "The pretrained model's card: its accuracy is the authors' figure, not measured here, and it has no novelty flag."
     p = provenance or fer_provenance()
     r = p['reported_accuracy']
-    return dict(file=p['file'], task='facial expression from the grey face crop', model=f"{p['architecture']}, {p['parameters']:,} weights",
-                data='real', trained_on=p['training_data'], split=r['split'],
-                metrics={'accuracy_reported_by_authors': r['value']}, metrics_source=f"{r['by']}; not measured here",
-                spread=None, labels=list(FER_LABELS), input=p['input'], licence=p['licence'], sha256=p['sha256'],
-                size_bytes=p['size_bytes'], source=p['source'], original=p['original'])
+    return ModelCard(name='fer2013', task='facial expression from the grey face crop', model=f"{p['architecture']}, {p['parameters']:,} weights",
+                     data='real', trained_on=p['training_data'], split=r['split'], classes=list(FER_LABELS),
+                     metrics={'accuracy_reported_by_authors': r['value']}, spread={}, source=f"{r['by']}; not measured here",
+                     novelty=dict(method=None, reason='its training data (FER2013) is not shipped, so an input cannot be compared with it'),
+                     file=p['file'], extra=dict(input=p['input'], licence=p['licence'], sha256=p['sha256'], size_bytes=p['size_bytes'],
+                                                provenance=p['source'], original=p['original']))
 
 @lru_cache(maxsize=None)
 def load_fer_model(margin:float=FER_MARGIN, # crop context on each side of a dlib face box
@@ -184,7 +185,7 @@ def cnn_face_model(cnn,                     # `CnnModel`, a .keras path (see `lo
     meta = cnn.metadata
     synthetic = meta.get('synthetic', meta.get('metrics', {}).get('synthetic'))
     return CnnFaceModel(name=name, labels=tuple(cnn.labels), data='synthetic faces' if synthetic else 'real faces' if synthetic is False else 'unknown',
-                        real=synthetic is False, card=dict(metrics=meta.get('metrics', {}), arch=meta.get('arch')),
+                        real=synthetic is False, card=ModelCard.from_dict(meta['card']) if 'card' in meta else None,
                         model=cnn.model, margin=margin, size=cnn.input_size)
 
 def landmark_face_model(pipeline,                # fitted landmark pipeline (see `load_landmark_model`)
@@ -193,7 +194,7 @@ def landmark_face_model(pipeline,                # fitted landmark pipeline (see
                        )->LandmarkFaceModel:
     "The landmark chapter's pipeline as a `FaceModel` (it needs each face's 68 landmarks)."
     synthetic = (metadata or {}).get('synthetic')
-    return LandmarkFaceModel(name=name, labels=tuple(str(c) for c in pipeline.classes_), card=dict(report=(metadata or {}).get('report', {})),
+    return LandmarkFaceModel(name=name, labels=tuple(str(c) for c in pipeline.classes_), card=ModelCard.from_dict(metadata['card']) if metadata and 'card' in metadata else None,
                              data='synthetic faces' if synthetic else 'real faces' if synthetic is False else 'unknown',
                              real=synthetic is False, pipeline=pipeline)
 

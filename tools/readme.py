@@ -22,7 +22,7 @@ def render_readme(nb_path=ROOT/'nbs'/'index.ipynb'):
         lines = src.splitlines()
         if any(l.strip().replace(' ', '') in ('#|hide', '#|include:false') for l in lines): continue
         if c['cell_type'] == 'markdown':  # chapter links point at the notebooks from the repository root
-            parts.append(re.sub(r'\]\((\d\d_\w+\.ipynb)\)', r'](nbs/\1)', src.strip())); continue
+            parts.append(re.sub(r'\]\((\d\d[a-z]?_\w+\.ipynb)\)', r'](nbs/\1)', src.strip())); continue
         echo = not any(l.strip().replace(' ', '') == '#|echo:false' for l in lines)
         code = '\n'.join(l for l in lines if not l.startswith('#|')).strip()
         if code and echo: parts.append(f'```python\n{code}\n```')
