@@ -48,15 +48,15 @@ system-deps: ## install Debian packages the tests need (chromium, espeak-ng, fli
 check-sync: $(STAMP) ## fail when the package or README is out of step with the notebooks, or notebooks are not clean
 	$(BIN)/python tools/check_sync.py
 
-nbtest: $(STAMP) ## run every notebook top to bottom
+nbtest: $(STAMP) ## run every notebook top to bottom, skipping the cells marked slow (make test runs those too)
 	cd nbs && ../$(BIN)/nbdev-test --n-workers 2
 
 pytest: $(STAMP) system-deps ## run tests/
 	$(BIN)/python -m pytest tests
 
-test: $(STAMP) system-deps ## set up and run every check: sync, notebooks, pytest
+test: $(STAMP) system-deps ## set up and run every check: sync, notebooks (their slow cells too), pytest
 	$(BIN)/python tools/check_sync.py
-	cd nbs && ../$(BIN)/nbdev-test --n-workers 2
+	cd nbs && ../$(BIN)/nbdev-test --n-workers 2 --flags slow
 	$(BIN)/python -m pytest tests
 
 docs: $(STAMP) ## build the docs site into _docs/ (quarto if on PATH, else smalldocs)
@@ -73,7 +73,7 @@ readme: $(STAMP) ## README.md from nbs/index.ipynb
 	$(BIN)/python tools/readme.py
 
 outputs: $(STAMP) ## execute every notebook and save its outputs (what the docs show), then clean
-	cd nbs && ../$(BIN)/nbdev-test --n-workers 2 --save
+	cd nbs && ../$(BIN)/nbdev-test --n-workers 2 --save --flags slow
 	$(BIN)/nbdev-clean
 	$(BIN)/python tools/readme.py
 

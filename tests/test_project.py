@@ -128,3 +128,27 @@ def test_lab_news_prompt_is_off():
     assert any(f'"{plugin}"' in p.read_text(errors='ignore') for p in static.glob('*.js')), f'{plugin}: no such plugin in this JupyterLab'
     lab = [c for c in dry_run(['make', 'lab']) if c[:3] == ['.venv/bin/jupyter', 'lab', 'nbs']]
     assert len(lab) == 1 and '--allow-root' in ' '.join(lab[0]), lab  # the same venv; as root (CI, containers) Jupyter needs --allow-root
+
+NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
+
+def test_notebooks_stay_light():
+    "The book's weight: all notebooks together at most 3 MB, none over 1 MB (figures as compact PNG/JPEG, no widget residue)."
+    sizes = {p.name: p.stat().st_size for p in NBS}
+    assert sum(sizes.values()) <= 3_000_000 and max(sizes.values()) < 1_000_000, sizes
+
+def test_export_cells_are_short():
+    "No wall of code: every exported cell is at most 45 lines (the chapters explain code in small pieces)."
+    long = [(p.name, i, len(''.join(c['source']).splitlines())) for p in NBS for i, c in enumerate(json.loads(p.read_text())['cells'])
+            if c['cell_type'] == 'code' and ''.join(c['source']).startswith('#| export') and len(''.join(c['source']).splitlines()) > 45]
+    assert not long, long
+
+def test_stored_outputs_are_quiet_and_portable():
+    "No warnings and no machine paths in what the chapters show, so that a rerun elsewhere gives the same notebook."
+    bad = re.compile(r'(/root/|/home/|/work/|/tmp/|site-packages|Warning:)')
+    found = []
+    for p in NBS:
+        for i, c in enumerate(json.loads(p.read_text())['cells']):
+            for o in c.get('outputs', []):
+                text = ''.join(o.get('text', '')) + ''.join(o.get('data', {}).get('text/plain', '')) + ''.join(o.get('data', {}).get('text/markdown', ''))
+                if o.get('name') == 'stderr' or bad.search(text): found.append((p.name, i, (bad.search(text) or [o.get('name')])[0]))
+    assert not found, found
