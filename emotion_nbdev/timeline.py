@@ -17,12 +17,12 @@ from .features import FEATURE_SR
 from .face_pretrained import DETECT_WIDTH
 
 # %% auto #0
-__all__ = ['CODECS', 'VIDEO_EXTENSIONS', 'VAD_FRAME', 'VAD_TOP_DB', 'VAD_FLOOR_DB', 'VAD_HANGOVER', 'MIN_SPEECH_S', 'TRACK_SIDE',
-           'UNFAMILIAR_WEIGHT', 'NO_ANSWER', 'SILENCE', 'EMOTION_COLORS', 'atomic_path', 'moving_face_frames',
-           'write_video', 'make_av_clip', 'make_av_corpus', 'VideoError', 'open_media', 'VideoInfo', 'probe_video',
-           'media_frames', 'frame_db', 'SpeechDetector', 'dilate', 'VoiceLane', 'box_iou', 'follow_box', 'FaceTracker',
-           'FaceLane', 'fuse_lanes', 'step_frame', 'timeline_segments', 'smooth_steps', 'Timeline', 'analyse_video',
-           'plot_timeline', 'analyse_long_audio', 'annotate_video']
+__all__ = ['CODECS', 'VIDEO_EXTENSIONS', 'VAD_FRAME', 'VAD_TOP_DB', 'VAD_FLOOR_DB', 'VAD_HANGOVER', 'UTTERANCE_BRIDGE',
+           'MIN_SPEECH_S', 'TRACK_SIDE', 'UNFAMILIAR_WEIGHT', 'NO_ANSWER', 'SILENCE', 'EMOTION_COLORS', 'atomic_path',
+           'moving_face_frames', 'write_video', 'make_av_clip', 'make_av_corpus', 'VideoError', 'open_media',
+           'VideoInfo', 'probe_video', 'media_frames', 'frame_db', 'SpeechDetector', 'dilate', 'utterance', 'VoiceLane',
+           'box_iou', 'follow_box', 'FaceTracker', 'FaceLane', 'fuse_lanes', 'step_frame', 'timeline_segments',
+           'smooth_steps', 'Timeline', 'analyse_video', 'plot_timeline', 'analyse_long_audio', 'annotate_video']
 
 # %% ../nbs/07c_emotion_over_time.ipynb #22b3c5b5
 @contextmanager
@@ -268,12 +268,32 @@ def dilate(flags:np.ndarray, k:int=VAD_HANGOVER)->np.ndarray:
     "Flags widened by k frames on each side (the hangover of a voice-activity detector)."
     return np.convolve(flags.astype(int), np.ones(2*k + 1, int), 'same') > 0 if k and len(flags) else flags.astype(bool)
 
-# %% ../nbs/07c_emotion_over_time.ipynb #d5092eaa
+# %% ../nbs/07c_emotion_over_time.ipynb #fc9d50af
+UTTERANCE_BRIDGE = 6  # frames: pauses shorter than about 0.28 s do not end an utterance
+
+def utterance(bridged:np.ndarray, # per-frame speech flags, widened by `UTTERANCE_BRIDGE`
+              a:int, b:int,       # the window, in frames
+              s0:int, s1:int,     # the step, in frames
+             )->tuple: # (first frame, end frame) of the window's utterance that overlaps the step most; (s0, s0) if none
+    "The part of a window that belongs to the step's utterance: never across a pause into the next sentence."
+    on = np.r_[False, bridged[a:b], False].astype(np.int8)
+    starts, ends = np.flatnonzero(np.diff(on) == 1) + a, np.flatnonzero(np.diff(on) == -1) + a
+    if not len(starts): return s0, s0
+    overlap = np.minimum(ends, s1) - np.maximum(starts, s0)
+    k = int(overlap.argmax())
+    return (int(starts[k]), int(ends[k])) if overlap[k] > 0 else (s0, s0)
+
+# %% ../nbs/07c_emotion_over_time.ipynb #17b6c9b7
 MIN_SPEECH_S = 0.25   # a window holding less speech than this is silence: nothing is guessed from it
 
 class VoiceLane:
     "The sound track fed in pieces: speech flags, then per hop step the window's speech as one 175-feature row; holds about one window of samples."
-    def __init__(self, window:float=2.0, hop:float=0.5, sr:int=FEATURE_SR, min_speech:float=MIN_SPEECH_S, vad=None):
+    def __init__(self, window:float=2.0,  # seconds of sound per answer, centred on its step
+                 hop:float=0.5,               # seconds per step
+                 sr:int=FEATURE_SR,           # sample rate of the samples fed
+                 min_speech:float=MIN_SPEECH_S, # less speech than this in a window: silence
+                 vad=None,                    # frames (n, VAD_FRAME) -> (n,) speech flags; default `SpeechDetector()`
+                ):
         self.window, self.hop, self.sr, self.min_speech = window, hop, sr, min_speech
         self.vad = vad or SpeechDetector()
         self.buf, self.flags, self.start = np.zeros(0, np.float32), np.zeros(0, bool), 0  # samples from `start`, one flag per whole frame
@@ -297,19 +317,19 @@ class VoiceLane:
         "The steps left at the end of the sound, their windows cut short."
         while self.step*self.hop*self.sr < self.samples - VAD_FRAME: self._emit()
 
-# %% ../nbs/07c_emotion_over_time.ipynb #7e85277b
+# %% ../nbs/07c_emotion_over_time.ipynb #d69e97f1
 def _emit(self:VoiceLane):
-    "Step `self.step`: its share of speech, and the speech of its window as a feature row when there is enough."
+    "Step `self.step`: its share of speech and, when it is speech, the features of its window cut to the utterance it lies in."
     from emotion_nbdev.features import clip_features
     a, b, s0, s1 = self._bounds(self.step)
     speech = dilate(self.flags)
     f = lambda i: min(len(speech), max(0, (i - self.start)//VAD_FRAME))
     share = float(speech[f(s0):max(f(s1), f(s0) + 1)].mean()) if f(s0) < len(speech) else 0.0
-    keep = np.flatnonzero(speech[f(a):f(b)]) + f(a)
+    i, j = utterance(dilate(self.flags, UTTERANCE_BRIDGE), f(a), f(b), f(s0), max(f(s1), f(s0) + 1))
     row = None
-    if share >= 0.5 and len(keep)*VAD_FRAME >= self.min_speech*self.sr:
-        row = clip_features(self.buf.reshape(-1)[:len(speech)*VAD_FRAME].reshape(-1, VAD_FRAME)[keep].reshape(-1), self.sr)
-    if share > 0: self._run(s0/self.sr, min(s1, self.samples)/self.sr) if share >= 0.5 else None
+    if share >= 0.5 and (j - i)*VAD_FRAME >= self.min_speech*self.sr:
+        row = clip_features(self.buf[i*VAD_FRAME:j*VAD_FRAME], self.sr)
+    if share >= 0.5: self._run(s0/self.sr, min(s1, self.samples)/self.sr)
     self.steps.append((self.step, share, row))
     self.step += 1
     drop = min(f(self._bounds(self.step)[0]), len(self.flags))
@@ -322,7 +342,7 @@ def _run(self:VoiceLane, t0, t1):
 
 VoiceLane._emit, VoiceLane._run = _emit, _run
 
-# %% ../nbs/07c_emotion_over_time.ipynb #d81582fb
+# %% ../nbs/07c_emotion_over_time.ipynb #aaac7af6
 def box_iou(a:tuple, b:tuple)->float:
     "Intersection over union of two boxes (left, top, right, bottom)."
     w = max(0.0, min(a[2], b[2]) - max(a[0], b[0])); h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -358,10 +378,15 @@ def follow_box(grey:np.ndarray, # the new frame, grey
     nl, nt = x0 + mx/f, y0 + my/f
     return (nl, nt, nl + w, nt + h), float(score)
 
-# %% ../nbs/07c_emotion_over_time.ipynb #8a47e313
+# %% ../nbs/07c_emotion_over_time.ipynb #1583b67b
 class FaceTracker:
     "A track id per face across frames: dlib every `detect_every`-th frame on a copy at most `detect_width` wide, template matching in between."
-    def __init__(self, detect_every:int=5, detect_width:int=DETECT_WIDTH, iou_min:float=0.3, min_score:float=0.5, max_missed:int=1):
+    def __init__(self, detect_every:int=5,       # run dlib every k-th call
+                 detect_width:int=DETECT_WIDTH, # on a copy at most this wide
+                 iou_min:float=0.3,             # a detection keeps a track's id when their boxes overlap this much
+                 min_score:float=0.5,           # below this template-match score a face counts as lost until detected again
+                 max_missed:int=1,              # a track unmatched by more detections than this is dropped
+                ):
         self.detect_every, self.detect_width, self.iou_min, self.min_score, self.max_missed = detect_every, detect_width, iou_min, min_score, max_missed
         self.tracks, self.next_id, self.calls, self.detections = {}, 0, 0, 0
 
@@ -401,15 +426,22 @@ class FaceTracker:
         template, f = _patch(grey, box)
         self.tracks[i] = dict(box=box, template=template, f=f, lost=template.size == 0, missed=0)
 
-# %% ../nbs/07c_emotion_over_time.ipynb #997eeb3a
+# %% ../nbs/07c_emotion_over_time.ipynb #445db9c9
 def _label_index(labels:tuple, wanted:tuple)->np.ndarray:
     "Columns of `labels` in the order of `wanted`."
     return np.array([list(labels).index(l) for l in wanted])
 
 class FaceLane:
     "Analysed frames -> tracked faces -> network inputs, predicted in batches: one model call per `batch` faces, whatever the frame they came from."
-    def __init__(self, model, labels:tuple, face_fps=5, fps:float|None=None, detect_every:int|None=None,
-                 trust=None, batch:int=32, detect_width:int=DETECT_WIDTH):
+    def __init__(self, model,                  # a `KerasFaceModel` (`inputs` + `model`), e.g. `load_fer_model()`
+                 labels:tuple,                 # the shared class order of the probabilities kept
+                 face_fps:float|str=5,         # frames analysed per second of video, or 'all'
+                 fps:float|None=None,          # the video's frame rate
+                 detect_every:int|None=None,   # detect every k-th analysed frame; None: about once per second
+                 trust=None,                   # the model's `CnnTrust`, when it has one (calibration, novelty)
+                 batch:int=32,                 # faces per network call
+                 detect_width:int=DETECT_WIDTH, # detection runs on a copy at most this wide
+                ):
         self.model, self.trust, self.batch, self.cols = model, trust, batch, _label_index(model.labels, labels)
         self.every = None if face_fps == 'all' else 1/float(face_fps)
         rate = (fps or 25.0) if face_fps == 'all' else min(float(face_fps), fps or float(face_fps))
@@ -442,10 +474,10 @@ class FaceLane:
             res = self.trust.assess(self.model.model, X)
             P = np.array([[r['probabilities'][l] for l in self.model.labels] for r in res]); fam = np.array([float(r['in_distribution']) for r in res])
         P = P[:, self.cols]; P = P/P.sum(1, keepdims=True)
-        self.rows += [(*m, f, *p) for m, f, p in zip(self.pending, fam, P)]
+        self.rows.append(np.column_stack([np.array(self.pending, float), fam, P]).astype(np.float32))  # compact: 60 bytes a face
         self.pending, self.inputs = [], []
 
-# %% ../nbs/07c_emotion_over_time.ipynb #daa9f4d4
+# %% ../nbs/07c_emotion_over_time.ipynb #2fbf9422
 UNFAMILIAR_WEIGHT = 0.25  # a lane whose input its model flags as unlike its training data counts a quarter
 
 def fuse_lanes(face:np.ndarray,  # (n, k) face-lane probabilities per step; a NaN row: no face at that step
@@ -462,7 +494,7 @@ def fuse_lanes(face:np.ndarray,  # (n, k) face-lane probabilities per step; a Na
     fused = (wf[:, None]*np.nan_to_num(face) + wv[:, None]*np.nan_to_num(voice))/np.where(total > 0, total, np.nan)[:, None]
     return fused, wf, wv
 
-# %% ../nbs/07c_emotion_over_time.ipynb #75526f53
+# %% ../nbs/07c_emotion_over_time.ipynb #85e30dee
 NO_ANSWER, SILENCE = 'none', 'silence'  # a lane with nothing at a step; the voice lane where nobody speaks
 
 def _argmax_labels(P:np.ndarray, labels:tuple, empty:np.ndarray|str=NO_ANSWER)->np.ndarray:
@@ -490,7 +522,7 @@ def step_frame(n_steps:int, hop:float, duration:float, labels:tuple, # steps, th
     for k, v in extra.items(): df[k] = v
     return df
 
-# %% ../nbs/07c_emotion_over_time.ipynb #cffe1bbd
+# %% ../nbs/07c_emotion_over_time.ipynb #29f90895
 def timeline_segments(frame:pd.DataFrame, # a step frame (see `step_frame`)
                       column:str='emotion', # which answer to cut into segments
                      )->list: # [{'start', 'end', 'emotion'}], covering the steps end to end
@@ -513,7 +545,7 @@ def smooth_steps(frame:pd.DataFrame, # a step frame
     out['emotion'] = _argmax_labels(P, labels)
     return out
 
-# %% ../nbs/07c_emotion_over_time.ipynb #383342e7
+# %% ../nbs/07c_emotion_over_time.ipynb #f66832f2
 def _plain(v):
     "JSON-ready: numpy numbers as Python ones, NaN as None."
     if isinstance(v, dict): return {str(k): _plain(x) for k, x in v.items()}
@@ -522,7 +554,7 @@ def _plain(v):
     if isinstance(v, (float, np.floating)): return None if not np.isfinite(v) else float(v)
     return v
 
-# %% ../nbs/07c_emotion_over_time.ipynb #3da7d465
+# %% ../nbs/07c_emotion_over_time.ipynb #1d18178c
 @dataclass
 class Timeline:
     "Emotion over time: one row per step with each lane's and the fused answer, the faces seen, the speech found, notes and the source."
@@ -561,7 +593,7 @@ class Timeline:
         frame = pd.DataFrame(d['steps']).fillna(np.nan).infer_objects()
         return cls(frame, pd.DataFrame(d['faces']), [tuple(s) for s in d['speech']], d['notes'], d['source'], tuple(d['labels']))
 
-# %% ../nbs/07c_emotion_over_time.ipynb #f036cd5d
+# %% ../nbs/07c_emotion_over_time.ipynb #eab1676c
 def _assess_voice(models, labels:tuple):
     "X (n, 175) -> calibrated probabilities (n, labels), familiarity (1/0) and novelty, from the audio model and its `Trust`."
     trust = getattr(models, 'trust', {}).get('audio')
@@ -581,7 +613,7 @@ def _voice_results(lane:VoiceLane, assess, batch:int=32, final:bool=False):
     P, fam, nov = assess(np.stack([lane.steps[i][2] for i in todo]))
     for i, p, f, v in zip(todo, P, fam, nov): lane.steps[i] = (lane.steps[i][0], lane.steps[i][1], (p, f, v))
 
-# %% ../nbs/07c_emotion_over_time.ipynb #3b34e851
+# %% ../nbs/07c_emotion_over_time.ipynb #c4c6039c
 def _decode(path, info, face:FaceLane|None, voice:VoiceLane|None, assess, max_seconds, progress)->tuple:
     "One pass over the file feeding both lanes; returns (readable seconds, notes). Damage after a readable start is a note, not an error."
     from tqdm.auto import tqdm
@@ -606,13 +638,14 @@ def _decode(path, info, face:FaceLane|None, voice:VoiceLane|None, assess, max_se
         notes.append(f'the file ends at {end:.1f} s of the {info.duration:.1f} s its header declares (truncated): analysed the readable part')
     return end, notes
 
-# %% ../nbs/07c_emotion_over_time.ipynb #c38df877
+# %% ../nbs/07c_emotion_over_time.ipynb #8f52e0a3
 def _face_steps(face:FaceLane|None, n:int, hop:float, labels:tuple, track)->tuple:
     "Per step: the followed face's mean probabilities (NaN without one), its familiarity and track id; and the faces table."
     k = len(labels)
     P, fam, ids = np.full((n, k), np.nan), np.full(n, np.nan), np.full(n, -1)
     cols = ['time', 'track', 'left', 'top', 'right', 'bottom', 'in_distribution', *range(k)]
-    rows = pd.DataFrame(face.rows if face else [], columns=cols)
+    rows = pd.DataFrame(np.concatenate(face.rows) if face and face.rows else np.zeros((0, len(cols))), columns=cols)
+    rows = rows.astype({c: int for c in cols[1:6]}).assign(time=rows['time'].astype(float).round(3))
     if rows.empty: return P, fam, ids, rows.iloc[:, :7].assign(emotion=pd.Series(dtype=object))
     rows['step'] = np.minimum((rows['time']/hop + 1e-9).astype(int), n - 1)
     rows['area'] = (rows['right'] - rows['left'])*(rows['bottom'] - rows['top'])
@@ -637,7 +670,7 @@ def _voice_steps(voice:VoiceLane|None, n:int, k:int)->tuple:
         if res is not None: P[step], fam[step], nov[step] = res
     return P, fam, nov, state, share
 
-# %% ../nbs/07c_emotion_over_time.ipynb #121e48cc
+# %% ../nbs/07c_emotion_over_time.ipynb #45a223e8
 def _shared_labels(models, face_model:str|None)->tuple:
     "The classes both lanes know, in the book's order."
     have = [set(map(str, models.audio.classes_))] + ([set(models.faces[face_model].labels)] if face_model else [])
@@ -671,7 +704,7 @@ def _analyse(path, models, video:bool, face_fps, window, hop, track, max_seconds
               'analysed_frames': face.frames if face else 0, 'detections': face.tracker.detections if face else 0}
     return Timeline(frame, faces, list(voice.runs) if voice else [], notes, source, labels)
 
-# %% ../nbs/07c_emotion_over_time.ipynb #76a21e01
+# %% ../nbs/07c_emotion_over_time.ipynb #27ca31a2
 def analyse_video(path:str|Path,            # a video: mp4, mov, mkv, webm, avi, flv, ...
                   models,                   # the app's `DemoModels` (see `load_demo_models`)
                   face_fps:float|str=5,     # frames analysed per second of video; 'all': every frame
@@ -689,7 +722,7 @@ def analyse_video(path:str|Path,            # a video: mp4, mov, mkv, webm, avi,
     if annotate is not None: annotate_video(path, tl, annotate)
     return tl
 
-# %% ../nbs/07c_emotion_over_time.ipynb #a9531b14
+# %% ../nbs/07c_emotion_over_time.ipynb #c4999cee
 EMOTION_COLORS = dict(zip(EMOTIONS, ['#d62728', '#8c564b', '#9467bd', '#ffbf00', '#7f7f7f', '#1f77b4', '#2ca02c']))
 
 def plot_timeline(tl:Timeline, # from `analyse_video` / `analyse_long_audio`
@@ -716,16 +749,18 @@ def plot_timeline(tl:Timeline, # from `analyse_video` / `analyse_long_audio`
     fig.suptitle(title or f"Emotion over time: {tl.source.get('name', '')}")
     return fig
 
-# %% ../nbs/07c_emotion_over_time.ipynb #4c13e804
+# %% ../nbs/07c_emotion_over_time.ipynb #9edda1f4
 def analyse_long_audio(path:str|Path, # an audio file (wav, flac, mp3, ogg, m4a, ...) or a video's sound track
                        models,        # the app's `DemoModels`
-                       window:float=2.0, hop:float=0.5, progress:bool=False,
+                       window:float=2.0,   # seconds of sound per voice answer
+                       hop:float=0.5,      # seconds per step of the timeline
+                       progress:bool=False, # show a tqdm bar (seconds of sound)
                        max_seconds:float|None=None, # refuse a longer recording (`VideoError`)
                       )->Timeline:
     "Emotion over time from a long recording: speech and silence, one voice answer per step (voice lane only)."
     return _analyse(path, models, False, None, window, hop, None, max_seconds, progress, None, None)
 
-# %% ../nbs/07c_emotion_over_time.ipynb #873e7869
+# %% ../nbs/07c_emotion_over_time.ipynb #97eeeab5
 def _draw(rgb, faces, banner):
     "Boxes with their track and emotion, and a banner with the step's answers."
     import cv2
