@@ -19,12 +19,13 @@ from .core import EMOTIONS, ModelCard, cache_dir, data_tag
 
 # %% auto #0
 __all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'SYNTHETIC_SOURCE', 'FACE_MODELS', 'ERRORS',
-           'SALIENCY_CHOICES', 'DEMO_CSS', 'models_dir', 'TrainingData', 'train_demo_models', 'DemoModels',
-           'load_demo_models', 'model_cards', 'Limits', 'RequestError', 'user_message', 'analyse_audio',
+           'SALIENCY_CHOICES', 'DEMO_CSS', 'LIVE_SECONDS', 'models_dir', 'TrainingData', 'train_demo_models',
+           'DemoModels', 'load_demo_models', 'model_cards', 'Limits', 'RequestError', 'user_message', 'analyse_audio',
            'unfamiliar_note', 'apply_trust', 'analyse_face', 'saliency_image', 'draw_faces', 'audio_figure',
            'video_timeline', 'analyse_video_request', 'AudioResult', 'ModelAnswer', 'FaceResult', 'FacesResult',
            'Health', 'ErrorMessage', 'Segment', 'VideoResult', 'UploadLimit', 'Gate', 'create_api', 'demo_examples',
-           'data_banner', 'build_ui', 'create_app', 'BackgroundServer', 'share_link', 'warm_up', 'serve', 'load_test']
+           'data_banner', 'LiveSession', 'live_timeline', 'build_ui', 'create_app', 'BackgroundServer', 'share_link',
+           'warm_up', 'serve', 'load_test']
 
 # %% ../nbs/08_app.ipynb #6e1ca3ad
 MODELS_ENV_VAR = 'EMOTION_MODELS_DIR'
@@ -782,6 +783,104 @@ def _video_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
                 drawn = gr.Video(label='annotated video', elem_id='video-annotated', interactive=False)
         go.click(predict_video, [video, annotate], [plot, segments, notes, drawn], api_name='predict_video')
 
+# %% ../nbs/08_app.ipynb #f287d10c
+class LiveSession:
+    "One live session: webcam frames and microphone sound as they arrive, answered and kept on one clock."
+    def __init__(self, models:DemoModels, hop:float=0.5, window:float=2.0, face_model:str=FACE_MODELS[0]):
+        from emotion_nbdev.features import FEATURE_SR
+        from emotion_nbdev.timeline import SpeechDetector
+        self.models, self.hop, self.window, self.face_model, self.sr = models, hop, window, face_model, FEATURE_SR
+        self.labels = tuple(l for l in EMOTIONS if l in models.faces[face_model].labels and l in set(map(str, models.audio.classes_)))
+        self.faces, self.voices, self.sound, self.heard = [], [], np.zeros(0, np.float32), 0.0  # (t, probs); (t, probs|None, familiar); samples; seconds
+        self.vad, self.t0, self.lock = SpeechDetector(), None, threading.Lock()
+    def now(self, t:float|None=None)->float:
+        "Seconds since the session's first input (or `t` itself, for recorded input)."
+        if t is not None: return t
+        self.t0 = self.t0 or time.monotonic()
+        return time.monotonic() - self.t0
+    def add_frame(self, rgb:np.ndarray, t:float|None=None):
+        "The largest face of a webcam frame through the face model (nothing kept when no face is found)."
+        from emotion_nbdev.face_pretrained import detect_and_analyse
+        t, found = self.now(t), detect_and_analyse(rgb, {self.face_model: self.models.faces[self.face_model]}, lock=_DLIB_LOCK)
+        if found:
+            f = max(found, key=lambda f: (f['box'][2] - f['box'][0])*(f['box'][3] - f['box'][1]))
+            with self.lock: self.faces.append((t, np.array([f['probabilities'][l] for l in self.labels])))
+    def add_sound(self, sr:int, y:np.ndarray, t:float|None=None):
+        "Append a microphone chunk; every `hop` seconds, judge the last `window` seconds: speech (answered) or silence."
+        import librosa
+        from emotion_nbdev.features import clip_features
+        from emotion_nbdev.timeline import VAD_FRAME, MIN_SPEECH_S, dilate
+        y = np.asarray(y, np.float32); y = y.mean(1) if y.ndim > 1 else y
+        if np.issubdtype(np.asarray(y).dtype, np.integer) or np.abs(y).max(initial=0) > 1.5: y = y/32768.0  # Gradio sends int16 samples
+        t = self.now(t)
+        with self.lock:
+            self.sound = np.r_[self.sound, librosa.resample(y, orig_sr=sr, target_sr=self.sr) if sr != self.sr else y][-int(self.window*self.sr):]
+            self.heard += len(y)/sr
+            if self.heard < self.hop or len(self.sound) < VAD_FRAME: return
+            self.heard, last = 0.0, self.sound.copy()
+        flags = dilate(self.vad(last[:len(last)//VAD_FRAME*VAD_FRAME].reshape(-1, VAD_FRAME)))
+        if flags.sum()*VAD_FRAME/self.sr < MIN_SPEECH_S: answer = (t, None, np.nan)
+        else:
+            r = self.models.trust['audio'].assess(self.models.audio, clip_features(last, self.sr)[None])[0]
+            answer = (t, np.array([r['probabilities'][l] for l in self.labels]), float(r['in_distribution']))
+        with self.lock: self.voices.append(answer)
+
+# %% ../nbs/08_app.ipynb #fd11338b
+def live_timeline(self:LiveSession, # a live session
+                  name:str='live',   # what to call it in the figure
+                 ): # `Timeline`
+    "What a live session received so far as a `Timeline`: per step the mean face answer, the last voice answer (or silence), fused."
+    from emotion_nbdev.timeline import Timeline, step_frame, SILENCE, NO_ANSWER
+    with self.lock: faces, voices = list(self.faces), list(self.voices)
+    end = max([t for t, *_ in faces + voices] + [1e-3])  # at least a moment: an empty session is one empty step
+    n, k = max(1, int(np.ceil(end/self.hop))), len(self.labels)
+    F, V, vf = np.full((n, k), np.nan), np.full((n, k), np.nan), np.full(n, np.nan)
+    state = np.full(n, NO_ANSWER, dtype=object)
+    for s in range(n):
+        mine = [p for t, p in faces if s*self.hop <= t < (s + 1)*self.hop]
+        if mine: F[s] = np.mean(mine, 0)
+    for t, p, fam in voices:
+        s = min(int(t/self.hop), n - 1)
+        state[s], vf[s] = (SILENCE, np.nan) if p is None else ('speech', fam)
+        if p is not None: V[s] = p
+    frame = step_frame(n, self.hop, round(end, 3), self.labels, F, V, np.full(n, np.nan), vf, state)
+    notes = [] if faces else ['no face seen yet']
+    if not voices: notes.append('no sound heard yet')
+    source = dict(name=name, hop=self.hop, window=self.window, face_model=self.face_model, face_data=self.models.faces[self.face_model].data,
+                  voice_data='synthetic' if self.models.synthetic['audio'] else 'real', readable_s=round(end, 3))
+    return Timeline(frame, pd.DataFrame(columns=['time', 'track', 'left', 'top', 'right', 'bottom', 'in_distribution', 'emotion']), [], notes, source, self.labels)
+
+# %% ../nbs/08_app.ipynb #15cdb1a8
+LIVE_SECONDS = 60  # how long one live session streams (Gradio's `time_limit`)
+
+def _live_tab(models:DemoModels):
+    "The Live tab: webcam frames and microphone sound streamed to the server, the timeline redrawn as answers arrive."
+    import gradio as gr
+    from emotion_nbdev.timeline import plot_timeline
+    def view(session):
+        tl = live_timeline(session)
+        last = tl.frame.iloc[-1]
+        now = f"now: face **{last['face_emotion']}**, voice **{last['voice_emotion']}**, fused **{last['emotion']}**" + ''.join(f'; {n}' for n in tl.notes)
+        return session, plot_timeline(tl, f"Live ({tl.source['face_data']} face model; {tl.source['voice_data']}-data voice model)"), now
+    def on_frame(frame, session):
+        session = session or LiveSession(models)
+        if frame is not None: session.add_frame(frame)
+        return view(session)
+    def on_sound(chunk, session):
+        session = session or LiveSession(models)
+        if chunk is not None: session.add_sound(*chunk)
+        return view(session)
+    with gr.Tab('Live'):
+        gr.Markdown('Start the webcam and the microphone and talk: both lanes update every half second. The stream goes to this server only.')
+        with gr.Row():
+            cam = gr.Image(sources=['webcam'], streaming=True, type='numpy', label='webcam', elem_id='live-cam')
+            mic = gr.Audio(sources=['microphone'], streaming=True, type='numpy', label='microphone', elem_id='live-mic')
+        now, plot = gr.Markdown(elem_id='live-now'), gr.Plot(label='live timeline: face, voice, fused', elem_id='live-plot')
+        session, reset = gr.State(None), gr.Button('New session', elem_id='live-reset')
+        for source, fn in ((cam, on_frame), (mic, on_sound)):
+            source.stream(fn, [source, session], [session, plot, now], stream_every=0.5, time_limit=LIVE_SECONDS, api_visibility='private')
+        reset.click(lambda: (None, None, ''), None, [session, plot, now], api_visibility='private')
+
 # %% ../nbs/08_app.ipynb #52e2c1d1
 def _models_tab(cards:dict):
     "The Models tab: one row per model card, and the cards in full."
@@ -795,7 +894,7 @@ def build_ui(models:DemoModels, # from `load_demo_models`
              limits:Limits=Limits(),
              gate:Gate|None=None, # shared with the REST API
             ):
-    "The Gradio Blocks demo: Audio, Face, Video and Models tabs over `analyse_audio`, `analyse_face` and `video_timeline`."
+    "The Gradio Blocks demo: Audio, Face, Video, Live and Models tabs over `analyse_audio`, `analyse_face`, `video_timeline` and `LiveSession`."
     import gradio as gr
     gate, examples = gate or Gate(limits), demo_examples(models.folder)
     with gr.Blocks(title='emotion_nbdev demo') as ui:
@@ -804,6 +903,7 @@ def build_ui(models:DemoModels, # from `load_demo_models`
         _audio_tab(models, limits, gate, examples)
         _face_tab(models, limits, gate, examples)
         _video_tab(models, limits, gate, examples)
+        _live_tab(models)
         _models_tab(model_cards(models))
     ui.queue(max_size=limits.queue_size, default_concurrency_limit=limits.workers)
     return ui
