@@ -283,7 +283,7 @@ def utterance(bridged:np.ndarray, # per-frame speech flags, widened by `UTTERANC
     k = int(overlap.argmax())
     return (int(starts[k]), int(ends[k])) if overlap[k] > 0 else (s0, s0)
 
-# %% ../nbs/07c_emotion_over_time.ipynb #17b6c9b7
+# %% ../nbs/07c_emotion_over_time.ipynb #433e0a2c
 MIN_SPEECH_S = 0.25   # a window holding less speech than this is silence: nothing is guessed from it
 
 class VoiceLane:
@@ -317,7 +317,7 @@ class VoiceLane:
         "The steps left at the end of the sound, their windows cut short."
         while self.step*self.hop*self.sr < self.samples - VAD_FRAME: self._emit()
 
-# %% ../nbs/07c_emotion_over_time.ipynb #d69e97f1
+# %% ../nbs/07c_emotion_over_time.ipynb #08966a06
 def _emit(self:VoiceLane):
     "Step `self.step`: its share of speech and, when it is speech, the features of its window cut to the utterance it lies in."
     from emotion_nbdev.features import clip_features
@@ -342,7 +342,7 @@ def _run(self:VoiceLane, t0, t1):
 
 VoiceLane._emit, VoiceLane._run = _emit, _run
 
-# %% ../nbs/07c_emotion_over_time.ipynb #aaac7af6
+# %% ../nbs/07c_emotion_over_time.ipynb #63d4bb7f
 def box_iou(a:tuple, b:tuple)->float:
     "Intersection over union of two boxes (left, top, right, bottom)."
     w = max(0.0, min(a[2], b[2]) - max(a[0], b[0])); h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -378,7 +378,7 @@ def follow_box(grey:np.ndarray, # the new frame, grey
     nl, nt = x0 + mx/f, y0 + my/f
     return (nl, nt, nl + w, nt + h), float(score)
 
-# %% ../nbs/07c_emotion_over_time.ipynb #1583b67b
+# %% ../nbs/07c_emotion_over_time.ipynb #2a35b198
 class FaceTracker:
     "A track id per face across frames: dlib every `detect_every`-th frame on a copy at most `detect_width` wide, template matching in between."
     def __init__(self, detect_every:int=5,       # run dlib every k-th call
@@ -405,32 +405,37 @@ class FaceTracker:
         found = [(i, tuple(int(round(v/s)) for v in t['box'])) for i, t in self.tracks.items() if not t['lost']]
         return sorted(found, key=lambda f: -(f[1][2] - f[1][0])*(f[1][3] - f[1][1]))
 
-    def _detect(self, small, grey):
-        "Detect faces, give each the id of the track it overlaps most (IoU >= `iou_min`) or a new one; forget tracks missed too often."
-        from emotion_nbdev.face_data import detect_faces
-        self.detections += 1
-        boxes = [tuple(map(float, b[:4])) for b in detect_faces(small)]
-        pairs = sorted(((box_iou(t['box'], b), i, j) for i, t in self.tracks.items() for j, b in enumerate(boxes)), reverse=True)
-        used_t, used_b = set(), set()
-        for iou, i, j in pairs:
-            if iou < self.iou_min: break
-            if i in used_t or j in used_b: continue
-            used_t.add(i); used_b.add(j); self._start(i, boxes[j], grey)
-        for i in [i for i in self.tracks if i not in used_t]:
-            self.tracks[i]['missed'] += 1
-            if self.tracks[i]['missed'] > self.max_missed: del self.tracks[i]
-        for j, b in enumerate(boxes):
-            if j not in used_b: self._start(self.next_id, b, grey); self.next_id += 1
+# %% ../nbs/07c_emotion_over_time.ipynb #ac6323e7
+def _detect(self:FaceTracker, small, grey):
+    "Detect faces, give each the id of the track it overlaps most (IoU >= `iou_min`) or a new one; forget tracks missed too often."
+    from emotion_nbdev.face_data import detect_faces
+    self.detections += 1
+    boxes = [tuple(map(float, b[:4])) for b in detect_faces(small)]
+    pairs = sorted(((box_iou(t['box'], b), i, j) for i, t in self.tracks.items() for j, b in enumerate(boxes)), reverse=True)
+    used_t, used_b = set(), set()
+    for iou, i, j in pairs:
+        if iou < self.iou_min: break
+        if i in used_t or j in used_b: continue
+        used_t.add(i); used_b.add(j); self._start(i, boxes[j], grey)
+    for i in [i for i in self.tracks if i not in used_t]:
+        self.tracks[i]['missed'] += 1
+        if self.tracks[i]['missed'] > self.max_missed: del self.tracks[i]
+    for j, b in enumerate(boxes):
+        if j not in used_b: self._start(self.next_id, b, grey); self.next_id += 1
 
-    def _start(self, i, box, grey):
-        template, f = _patch(grey, box)
-        self.tracks[i] = dict(box=box, template=template, f=f, lost=template.size == 0, missed=0)
+def _start(self:FaceTracker, i, box, grey):
+    "A track (new or renewed) from a detected box: its grey patch is the template followed until the next detection."
+    template, f = _patch(grey, box)
+    self.tracks[i] = dict(box=box, template=template, f=f, lost=template.size == 0, missed=0)
 
-# %% ../nbs/07c_emotion_over_time.ipynb #445db9c9
+FaceTracker._detect, FaceTracker._start = _detect, _start
+
+# %% ../nbs/07c_emotion_over_time.ipynb #c9ccfc74
 def _label_index(labels:tuple, wanted:tuple)->np.ndarray:
     "Columns of `labels` in the order of `wanted`."
     return np.array([list(labels).index(l) for l in wanted])
 
+# %% ../nbs/07c_emotion_over_time.ipynb #88f1a84c
 class FaceLane:
     "Analysed frames -> tracked faces -> network inputs, predicted in batches: one model call per `batch` faces, whatever the frame they came from."
     def __init__(self, model,                  # a `KerasFaceModel` (`inputs` + `model`), e.g. `load_fer_model()`
@@ -463,21 +468,24 @@ class FaceLane:
             self.pending += [(t, i, *b) for i, b in faces]
         if len(self.pending) >= self.batch: self.flush()
 
-    def flush(self):
-        "Run the queued faces through the model in one call."
-        if not self.pending: return
-        X = np.concatenate(self.inputs)
-        if self.trust is None:  # padded to `batch` rows: one input shape, so the network is traced once per process, not once per remainder
-            pad = np.zeros((-len(X) % self.batch, *X.shape[1:]), X.dtype)
-            P, fam = np.asarray(self.model.model.predict_on_batch(np.concatenate([X, pad])), float)[:len(X)], np.full(len(X), np.nan)
-        else:
-            res = self.trust.assess(self.model.model, X)
-            P = np.array([[r['probabilities'][l] for l in self.model.labels] for r in res]); fam = np.array([float(r['in_distribution']) for r in res])
-        P = P[:, self.cols]; P = P/P.sum(1, keepdims=True)
-        self.rows.append(np.column_stack([np.array(self.pending, float), fam, P]).astype(np.float32))  # compact: 60 bytes a face
-        self.pending, self.inputs = [], []
+# %% ../nbs/07c_emotion_over_time.ipynb #dd957db0
+def _flush(self:FaceLane):
+    "Run the queued faces through the model in one call."
+    if not self.pending: return
+    X = np.concatenate(self.inputs)
+    if self.trust is None:  # padded to `batch` rows: one input shape, so the network is traced once per process, not once per remainder
+        pad = np.zeros((-len(X) % self.batch, *X.shape[1:]), X.dtype)
+        P, fam = np.asarray(self.model.model.predict_on_batch(np.concatenate([X, pad])), float)[:len(X)], np.full(len(X), np.nan)
+    else:
+        res = self.trust.assess(self.model.model, X)
+        P = np.array([[r['probabilities'][l] for l in self.model.labels] for r in res]); fam = np.array([float(r['in_distribution']) for r in res])
+    P = P[:, self.cols]; P = P/P.sum(1, keepdims=True)
+    self.rows.append(np.column_stack([np.array(self.pending, float), fam, P]).astype(np.float32))  # compact: 60 bytes a face
+    self.pending, self.inputs = [], []
 
-# %% ../nbs/07c_emotion_over_time.ipynb #2fbf9422
+FaceLane.flush = _flush
+
+# %% ../nbs/07c_emotion_over_time.ipynb #3a9de222
 UNFAMILIAR_WEIGHT = 0.25  # a lane whose input its model flags as unlike its training data counts a quarter
 
 def fuse_lanes(face:np.ndarray,  # (n, k) face-lane probabilities per step; a NaN row: no face at that step
@@ -494,7 +502,7 @@ def fuse_lanes(face:np.ndarray,  # (n, k) face-lane probabilities per step; a Na
     fused = (wf[:, None]*np.nan_to_num(face) + wv[:, None]*np.nan_to_num(voice))/np.where(total > 0, total, np.nan)[:, None]
     return fused, wf, wv
 
-# %% ../nbs/07c_emotion_over_time.ipynb #85e30dee
+# %% ../nbs/07c_emotion_over_time.ipynb #a3448dbb
 NO_ANSWER, SILENCE = 'none', 'silence'  # a lane with nothing at a step; the voice lane where nobody speaks
 
 def _argmax_labels(P:np.ndarray, labels:tuple, empty:np.ndarray|str=NO_ANSWER)->np.ndarray:
@@ -522,7 +530,7 @@ def step_frame(n_steps:int, hop:float, duration:float, labels:tuple, # steps, th
     for k, v in extra.items(): df[k] = v
     return df
 
-# %% ../nbs/07c_emotion_over_time.ipynb #29f90895
+# %% ../nbs/07c_emotion_over_time.ipynb #17438392
 def timeline_segments(frame:pd.DataFrame, # a step frame (see `step_frame`)
                       column:str='emotion', # which answer to cut into segments
                      )->list: # [{'start', 'end', 'emotion'}], covering the steps end to end
@@ -545,7 +553,7 @@ def smooth_steps(frame:pd.DataFrame, # a step frame
     out['emotion'] = _argmax_labels(P, labels)
     return out
 
-# %% ../nbs/07c_emotion_over_time.ipynb #f66832f2
+# %% ../nbs/07c_emotion_over_time.ipynb #71cafed5
 def _plain(v):
     "JSON-ready: numpy numbers as Python ones, NaN as None."
     if isinstance(v, dict): return {str(k): _plain(x) for k, x in v.items()}
@@ -554,7 +562,7 @@ def _plain(v):
     if isinstance(v, (float, np.floating)): return None if not np.isfinite(v) else float(v)
     return v
 
-# %% ../nbs/07c_emotion_over_time.ipynb #1d18178c
+# %% ../nbs/07c_emotion_over_time.ipynb #b8bf49cf
 @dataclass
 class Timeline:
     "Emotion over time: one row per step with each lane's and the fused answer, the faces seen, the speech found, notes and the source."
@@ -593,7 +601,7 @@ class Timeline:
         frame = pd.DataFrame(d['steps']).fillna(np.nan).infer_objects()
         return cls(frame, pd.DataFrame(d['faces']), [tuple(s) for s in d['speech']], d['notes'], d['source'], tuple(d['labels']))
 
-# %% ../nbs/07c_emotion_over_time.ipynb #eab1676c
+# %% ../nbs/07c_emotion_over_time.ipynb #a409f81d
 def _assess_voice(models, labels:tuple):
     "X (n, 175) -> calibrated probabilities (n, labels), familiarity (1/0) and novelty, from the audio model and its `Trust`."
     trust = getattr(models, 'trust', {}).get('audio')
@@ -613,7 +621,7 @@ def _voice_results(lane:VoiceLane, assess, batch:int=32, final:bool=False):
     P, fam, nov = assess(np.stack([lane.steps[i][2] for i in todo]))
     for i, p, f, v in zip(todo, P, fam, nov): lane.steps[i] = (lane.steps[i][0], lane.steps[i][1], (p, f, v))
 
-# %% ../nbs/07c_emotion_over_time.ipynb #c4c6039c
+# %% ../nbs/07c_emotion_over_time.ipynb #46665a9f
 def _decode(path, info, face:FaceLane|None, voice:VoiceLane|None, assess, max_seconds, progress)->tuple:
     "One pass over the file feeding both lanes; returns (readable seconds, notes). Damage after a readable start is a note, not an error."
     from tqdm.auto import tqdm
@@ -638,7 +646,7 @@ def _decode(path, info, face:FaceLane|None, voice:VoiceLane|None, assess, max_se
         notes.append(f'the file ends at {end:.1f} s of the {info.duration:.1f} s its header declares (truncated): analysed the readable part')
     return end, notes
 
-# %% ../nbs/07c_emotion_over_time.ipynb #8f52e0a3
+# %% ../nbs/07c_emotion_over_time.ipynb #13d6bbc5
 def _face_steps(face:FaceLane|None, n:int, hop:float, labels:tuple, track)->tuple:
     "Per step: the followed face's mean probabilities (NaN without one), its familiarity and track id; and the faces table."
     k = len(labels)
@@ -670,7 +678,7 @@ def _voice_steps(voice:VoiceLane|None, n:int, k:int)->tuple:
         if res is not None: P[step], fam[step], nov[step] = res
     return P, fam, nov, state, share
 
-# %% ../nbs/07c_emotion_over_time.ipynb #45a223e8
+# %% ../nbs/07c_emotion_over_time.ipynb #4a98a0a1
 def _shared_labels(models, face_model:str|None)->tuple:
     "The classes both lanes know, in the book's order."
     have = [set(map(str, models.audio.classes_))] + ([set(models.faces[face_model].labels)] if face_model else [])
@@ -704,7 +712,7 @@ def _analyse(path, models, video:bool, face_fps, window, hop, track, max_seconds
               'analysed_frames': face.frames if face else 0, 'detections': face.tracker.detections if face else 0}
     return Timeline(frame, faces, list(voice.runs) if voice else [], notes, source, labels)
 
-# %% ../nbs/07c_emotion_over_time.ipynb #27ca31a2
+# %% ../nbs/07c_emotion_over_time.ipynb #6faf0c3d
 def analyse_video(path:str|Path,            # a video: mp4, mov, mkv, webm, avi, flv, ...
                   models,                   # the app's `DemoModels` (see `load_demo_models`)
                   face_fps:float|str=5,     # frames analysed per second of video; 'all': every frame
@@ -722,7 +730,7 @@ def analyse_video(path:str|Path,            # a video: mp4, mov, mkv, webm, avi,
     if annotate is not None: annotate_video(path, tl, annotate)
     return tl
 
-# %% ../nbs/07c_emotion_over_time.ipynb #c4999cee
+# %% ../nbs/07c_emotion_over_time.ipynb #7e21ee08
 EMOTION_COLORS = dict(zip(EMOTIONS, ['#d62728', '#8c564b', '#9467bd', '#ffbf00', '#7f7f7f', '#1f77b4', '#2ca02c']))
 
 def plot_timeline(tl:Timeline, # from `analyse_video` / `analyse_long_audio`
@@ -749,7 +757,7 @@ def plot_timeline(tl:Timeline, # from `analyse_video` / `analyse_long_audio`
     fig.suptitle(title or f"Emotion over time: {tl.source.get('name', '')}")
     return fig
 
-# %% ../nbs/07c_emotion_over_time.ipynb #9edda1f4
+# %% ../nbs/07c_emotion_over_time.ipynb #03b1f72e
 def analyse_long_audio(path:str|Path, # an audio file (wav, flac, mp3, ogg, m4a, ...) or a video's sound track
                        models,        # the app's `DemoModels`
                        window:float=2.0,   # seconds of sound per voice answer
@@ -760,7 +768,7 @@ def analyse_long_audio(path:str|Path, # an audio file (wav, flac, mp3, ogg, m4a,
     "Emotion over time from a long recording: speech and silence, one voice answer per step (voice lane only)."
     return _analyse(path, models, False, None, window, hop, None, max_seconds, progress, None, None)
 
-# %% ../nbs/07c_emotion_over_time.ipynb #97eeeab5
+# %% ../nbs/07c_emotion_over_time.ipynb #531023ff
 def _draw(rgb, faces, banner):
     "Boxes with their track and emotion, and a banner with the step's answers."
     import cv2
