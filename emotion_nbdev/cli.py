@@ -647,14 +647,19 @@ def _face_fps(text:str)->float|str:
     if v <= 0: raise argparse.ArgumentTypeError('must be positive')
     return v
 
+def _checked(args, path:str)->str:
+    "The file to analyse, once the options make sense; `CliError` says what does not."
+    if not (args.output or args.json): raise CliError('say where the timeline goes: -o TIMELINE.csv and/or --json TIMELINE.json')
+    if args.hop <= 0 or args.window <= 0: raise CliError('--window and --hop must be positive')
+    if getattr(args, 'track', 'largest') != 'largest' and not str(args.track).isdigit(): raise CliError(f"--track {args.track}: 'largest' or a track id (0, 1, ...)")
+    if not Path(path).is_file(): raise CliError(f'{path} does not exist')
+    return path
+
 def cmd_analyse_video(args:argparse.Namespace, # parsed `analyse-video` options
                      )->int: # exit status
     "Emotion over time in a video: face and voice lanes fused per step -> CSV, JSON, figure, annotated video."
     from emotion_nbdev.timeline import analyse_video
-    if not (args.output or args.json): raise CliError('say where the timeline goes: -o TIMELINE.csv and/or --json TIMELINE.json')
-    if args.hop <= 0 or args.window <= 0: raise CliError('--window and --hop must be positive')
-    if not Path(args.video).is_file(): raise CliError(f'{args.video} does not exist')
-    tl = analyse_video(args.video, _timeline_models(args), face_fps=args.face_fps, window=args.window, hop=args.hop,
+    tl = analyse_video(_checked(args, args.video), _timeline_models(args), face_fps=args.face_fps, window=args.window, hop=args.hop,
                        track=args.track if args.track == 'largest' else int(args.track), progress=not args.quiet, annotate=args.annotate)
     status = _write_timeline(tl, args, 'video')
     if args.annotate: print(f'wrote {args.annotate}')
@@ -664,10 +669,7 @@ def cmd_analyse_audio(args:argparse.Namespace, # parsed `analyse-audio` options
                      )->int: # exit status
     "Emotion over time in a long recording: the voice lane alone -> CSV, JSON, figure."
     from emotion_nbdev.timeline import analyse_long_audio
-    if not (args.output or args.json): raise CliError('say where the timeline goes: -o TIMELINE.csv and/or --json TIMELINE.json')
-    if args.hop <= 0 or args.window <= 0: raise CliError('--window and --hop must be positive')
-    if not Path(args.recording).is_file(): raise CliError(f'{args.recording} does not exist')
-    tl = analyse_long_audio(args.recording, _timeline_models(args), window=args.window, hop=args.hop, progress=not args.quiet)
+    tl = analyse_long_audio(_checked(args, args.recording), _timeline_models(args), window=args.window, hop=args.hop, progress=not args.quiet)
     return _write_timeline(tl, args, 'audio')
 
 # %% ../nbs/09_cli.ipynb #71a530eb
