@@ -55,6 +55,12 @@ def main(argv:list|None=None, # arguments (default: sys.argv[1:])
 def _print_table(title, df):
     print(f'\n{title}\n' + df.to_string())
 
+def _write_json(path, data):
+    "Write a report as JSON (its folder created); numpy numbers and paths as text."
+    import json
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=1, default=str))
+
 def cmd_index(args:argparse.Namespace, # parsed `index` options
              )->int: # exit status
     "Index dataset folders into a manifest CSV and print what was found and skipped."
@@ -246,7 +252,6 @@ def add_sample_faces(sub, # the sub-parsers action of `build_parser`
 def cmd_train_landmarks(args:argparse.Namespace, # parsed `train-landmarks` options
                        )->int: # exit status
     "Train the landmark model with subject-grouped folds; save it (skops) and its report."
-    import json
     from emotion_nbdev.face_data import read_landmark_csv
     from emotion_nbdev.face_models import train_landmark_model, save_landmark_model
     from emotion_nbdev.core import data_tag
@@ -261,8 +266,7 @@ def cmd_train_landmarks(args:argparse.Namespace, # parsed `train-landmarks` opti
     print(f"best params {report['best_params']} (search {report['search_seconds']:.1f} s; helped over default: {report['grid_helped']})")
     print(f'saved {args.output}')
     if args.report:
-        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.report).write_text(json.dumps(report, indent=1, default=str))
+        _write_json(args.report, report)
         print(f'report {args.report}')
     return 0
 
@@ -372,7 +376,6 @@ def add_predict_face(sub, # the sub-parsers action of `build_parser`
 def cmd_train_audio(args:argparse.Namespace, # parsed `train-audio` options
                    )->int: # exit status
     "Search, evaluate and save the audio model from a feature table."
-    import json
     from emotion_nbdev.features import load_features
     from emotion_nbdev.audio_model import train_audio_model, save_audio_model, METRICS
     try: frame = load_features(args.features)
@@ -387,8 +390,7 @@ def cmd_train_audio(args:argparse.Namespace, # parsed `train-audio` options
     for m in METRICS: print(f"  {m:14s} {report[m]:.3f} ± {report['std'][m]:.3f}  ({report['split']} split, {report['folds']} folds, {kind} data)")
     if kind == 'synthetic': print('NOTE: synthetic speech: these numbers say nothing about real speech.')
     if args.report:
-        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.report).write_text(json.dumps(report, indent=1, default=str))
+        _write_json(args.report, report)
         print(f'wrote {args.report}')
     print(f'wrote {out}')
     return 0
@@ -488,12 +490,11 @@ def cmd_train_cnn(args:argparse.Namespace, # parsed `train-cnn` options
             print(f"  {part:<10} accuracy {m[f'{part}_accuracy']:.3f}  [95% CI {lo:.2f}, {hi:.2f}]  {m[f'{part}_images']} images")
     print(f'wrote {saved} and {metadata_path(saved)}')
     if args.report:
-        report = Path(args.report); report.parent.mkdir(parents=True, exist_ok=True)
         meta = json.loads(metadata_path(saved).read_text())
-        report.write_text(json.dumps({'model': str(saved), 'metrics': meta['metrics'], 'training': meta['training'], 'history': meta['history'],
-                                      'split': parts.reset_index(names='part').to_dict(orient='records'),
-                                      'skipped': [{'path': p, 'reason': r} for p, r in faces.skipped]}, indent=1, default=str))
-        print(f'wrote {report}')
+        _write_json(args.report, {'model': str(saved), 'metrics': meta['metrics'], 'training': meta['training'], 'history': meta['history'],
+                                  'split': parts.reset_index(names='part').to_dict(orient='records'),
+                                  'skipped': [{'path': p, 'reason': r} for p, r in faces.skipped]})
+        print(f'wrote {args.report}')
     return 0
 
 # %% ../nbs/09_cli.ipynb #a54d2095
