@@ -952,12 +952,13 @@ def share_link(host:str, port:int)->str:
     return networking.setup_tunnel(host, port, secrets.token_urlsafe(32), None, None)
 
 def warm_up(models:DemoModels)->float:
-    "Run one clip and one photo through the models so the first user does not pay for lazy imports and JIT compiles; seconds taken."
+    "Run a clip, a photo and the example video through the models so the first user does not pay for lazy imports and graph builds; seconds taken."
     from emotion_nbdev.audio_data import load_synthetic_speech
     from skimage.data import astronaut
     t0 = time.perf_counter()
     analyse_audio(models, load_synthetic_speech().manifest.path.iloc[0])
     analyse_face(models, astronaut())
+    for video in demo_examples(models.folder)['video']: video_timeline(models, video)  # the face lane's batch shape, built once
     return time.perf_counter() - t0
 
 # %% ../nbs/08_app.ipynb #2b041112

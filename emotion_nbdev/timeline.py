@@ -206,7 +206,7 @@ def probe_video(path:str|Path,            # a video (or, with need_video=False, 
     "Streams, codecs, size, rate and length of a media file; `VideoError` naming the file and the problem."
     with open_media(path) as c: info = _header(c, path)
     if not (info.has_video or info.has_audio): raise VideoError(path, 'no audio or video stream in the file')
-    if need_video and not info.has_video: raise VideoError(path, 'no video stream: the file holds sound only (analyse it with `analyse_long_audio`)')
+    if need_video and not info.has_video: raise VideoError(path, 'no video stream: the file holds sound only (for its voice alone: `analyse_long_audio`, or `emotion-nbdev analyse-audio`)')
     if max_seconds is not None and info.duration > max_seconds:
         raise VideoError(path, f'{info.duration:.1f} s long; the limit is {max_seconds:g} s')
     return info
