@@ -777,7 +777,7 @@ def _video_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
                 go = gr.Button('Analyse emotion over time', variant='primary', elem_id='video-go')
                 if examples['video']: gr.Examples(examples['video'], inputs=video, label='a SYNTHETIC audio-visual clip (drawn face, machine voice)')
             with gr.Column():
-                plot = gr.Plot(label='face, voice and fused emotion over time', elem_id='video-plot')
+                plot = gr.Plot(label='face, voice and fused emotion over time', show_label=False, elem_id='video-plot')  # the figure's title says it
                 segments = gr.Dataframe(headers=['start (s)', 'end (s)', 'emotion'], label='segments', elem_id='video-segments')
                 notes = gr.Markdown(elem_id='video-notes')
                 drawn = gr.Video(label='annotated video', elem_id='video-annotated', interactive=False)
@@ -875,7 +875,7 @@ def _live_tab(models:DemoModels):
         with gr.Row():
             cam = gr.Image(sources=['webcam'], streaming=True, type='numpy', label='webcam', elem_id='live-cam')
             mic = gr.Audio(sources=['microphone'], streaming=True, type='numpy', label='microphone', elem_id='live-mic')
-        now, plot = gr.Markdown(elem_id='live-now'), gr.Plot(label='live timeline: face, voice, fused', elem_id='live-plot')
+        now, plot = gr.Markdown(elem_id='live-now'), gr.Plot(label='live timeline: face, voice, fused', show_label=False, elem_id='live-plot')
         session, reset = gr.State(None), gr.Button('New session', elem_id='live-reset')
         for source, fn in ((cam, on_frame), (mic, on_sound)):
             source.stream(fn, [source, session], [session, plot, now], stream_every=0.5, time_limit=LIVE_SECONDS, api_visibility='private')

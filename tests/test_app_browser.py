@@ -103,3 +103,21 @@ def test_models_tab(page):
     text = table.inner_text()
     assert 'speaker-grouped' in text and 'synthetic' in text
     page.screenshot(path=str(SHOTS/'demo_models.png'), full_page=True)
+
+def test_video_tab_upload_analyse(page, tmp_path):
+    "A synthetic audio-visual clip uploaded to the Video tab: the timeline figure, the segments and the notes appear."
+    from emotion_nbdev.timeline import make_av_corpus
+    clip = make_av_corpus(tmp_path, n_per_class=1).set_index('emotion').loc['happiness', 'path']
+    page.get_by_role('tab', name='Video').click()
+    page.locator('#video-input input[type=file]').set_input_files(clip)
+    page.locator('#video-input video').first.wait_for(state='attached')
+    page.locator('#video-go').click()
+    page.locator('#video-plot img').first.wait_for()  # a matplotlib figure arrives as an image
+    table = page.locator('#video-segments')
+    for _ in range(60):  # the table fills in after the figure
+        text = table.inner_text()
+        if any(e in text for e in EMOTIONS): break
+        page.wait_for_timeout(500)
+    assert 'start (s)' in text and any(e in text for e in EMOTIONS), text
+    assert page.locator('#video-notes').inner_text().strip()
+    page.screenshot(path=str(SHOTS/'demo_video.png'), full_page=True)
