@@ -441,7 +441,7 @@ def video_timeline(models:DemoModels, # from `load_demo_models`
         if info.duration > limits.max_video_seconds:
             raise RequestError(413, f'{name}: video is {info.duration:.1f} s long; this server accepts up to {limits.max_video_seconds:g} s')
         return analyse_video(path, models, max_seconds=limits.max_video_seconds, annotate=annotate)
-    except VideoError as e: raise RequestError(422, f'{name}: {user_message(e.reason, path, name).removeprefix(name + ": ")}') from None
+    except VideoError as e: raise RequestError(422, user_message(e.reason, path, name)) from None
 
 def analyse_video_request(models:DemoModels, path:str|Path, name:str|None=None, limits:Limits=Limits(),
                          )->dict: # name, duration_s, hop_s, labels, segments, steps, notes, data
@@ -810,8 +810,9 @@ class LiveSession:
         import librosa
         from emotion_nbdev.features import clip_features
         from emotion_nbdev.timeline import VAD_FRAME, MIN_SPEECH_S, dilate
-        y = np.asarray(y, np.float32); y = y.mean(1) if y.ndim > 1 else y
-        if np.issubdtype(np.asarray(y).dtype, np.integer) or np.abs(y).max(initial=0) > 1.5: y = y/32768.0  # Gradio sends int16 samples
+        raw = np.asarray(y)
+        y = raw.astype(np.float32)/(np.iinfo(raw.dtype).max + 1 if np.issubdtype(raw.dtype, np.integer) else 1)  # Gradio sends int16 samples
+        y = y.mean(1) if y.ndim > 1 else y
         t = self.now(t)
         with self.lock:
             self.sound = np.r_[self.sound, librosa.resample(y, orig_sr=sr, target_sr=self.sr) if sr != self.sr else y][-int(self.window*self.sr):]
