@@ -13,11 +13,12 @@ from .core import DATA_ENV_VAR
 
 # %% auto #0
 __all__ = ['COMMANDS', 'CliError', 'command', 'build_parser', 'main', 'cmd_index', 'add_index', 'cmd_sample_data',
-           'add_sample_data', 'cmd_features', 'add_features', 'cmd_landmarks', 'add_landmarks', 'cmd_sample_faces',
-           'add_sample_faces', 'cmd_train_landmarks', 'add_train_landmarks', 'face_models_for', 'cmd_predict_face',
-           'add_predict_face', 'cmd_train_audio', 'add_train_audio', 'cmd_predict_audio', 'add_predict_audio',
-           'cmd_train_cnn', 'add_train_cnn', 'cmd_serve', 'add_serve', 'cmd_demo_models', 'add_demo_models',
-           'cmd_analyse_video', 'cmd_analyse_audio', 'add_analyse_video', 'add_analyse_audio']
+           'add_sample_data', 'cmd_download', 'add_download', 'cmd_features', 'add_features', 'cmd_landmarks',
+           'add_landmarks', 'cmd_sample_faces', 'add_sample_faces', 'cmd_train_landmarks', 'add_train_landmarks',
+           'face_models_for', 'cmd_predict_face', 'add_predict_face', 'cmd_train_audio', 'add_train_audio',
+           'cmd_predict_audio', 'add_predict_audio', 'cmd_train_cnn', 'add_train_cnn', 'cmd_serve', 'add_serve',
+           'cmd_demo_models', 'add_demo_models', 'cmd_analyse_video', 'cmd_analyse_audio', 'add_analyse_video',
+           'add_analyse_audio']
 
 # %% ../nbs/09_cli.ipynb #b0c96496
 class CliError(Exception):
@@ -129,6 +130,42 @@ def add_sample_data(sub, # the sub-parsers action of `build_parser`
                        description='Print the folder of the embedded synthetic speech corpus, or copy it to --out.')
     p.add_argument('--out', metavar='DIR', help='copy the corpus into DIR and print the copy')
     p.set_defaults(func=cmd_sample_data)
+    return p
+
+# %% ../nbs/09_cli.ipynb #5d87c2b4
+def cmd_download(args:argparse.Namespace, # parsed `download` options
+                )->int: # exit status
+    "Fetch, verify and unpack a registry dataset (licence and citation first, the folder to index last), or list the registry."
+    from emotion_nbdev.datasets import DownloadError, dataset_table, fetch_dataset
+    if args.list:
+        for d in dataset_table().itertuples():
+            print(f'{d.name:8s} {d.title}\n{"":8s} {d.size}; {d.licence}; ' + ('fetched here, checked by ' + d.check if d.access == 'open'
+                  else f'needs {"an account" if d.access == "account" else "a form"}: see download {d.name}') + f'\n{"":8s} {d.source}')
+        return 0
+    if not args.name: raise CliError('give a dataset NAME, or --list to see the registry')
+    try: folder = fetch_dataset(args.name, to=args.to, source=args.source, sha256=args.sha256, md5=args.md5, progress=not args.quiet)
+    except DownloadError as e: raise CliError(str(e)) from None
+    print(folder)
+    return 0
+
+# %% ../nbs/09_cli.ipynb #00f6c222
+@command
+def add_download(sub, # the sub-parsers action of `build_parser`
+                )->argparse.ArgumentParser: # the `download` parser
+    "Add `download`: a real dataset fetched, verified and unpacked; or the registry."
+    p = sub.add_parser('download', help='fetch, verify and unpack a real dataset (ravdess, crema-d, tess); --list shows the registry',
+                       description='Fetch a dataset of the registry from its publisher, check it against a published hash, unpack it, '
+                                   'and print the folder to index (last line). Licence and citation are printed first.')
+    p.add_argument('name', nargs='?', metavar='NAME', help='ravdess, crema-d or tess (savee, fer2013, ck+: prints where to get them)')
+    p.add_argument('--list', action='store_true', help='list the registry: names, sizes, licences, how each is checked, sources')
+    p.add_argument('--to', metavar='DIR', help=f'fetch into DIR/NAME (default: the first folder of ${DATA_ENV_VAR}, else the user cache)')
+    p.add_argument('--from', dest='source', metavar='URL_OR_FILE', help='a file you downloaded (a browser download; crema-d: a folder) '
+                                                                       'or a mirror URL, checked the same way')
+    h = p.add_mutually_exclusive_group()
+    h.add_argument('--sha256', metavar='HEX', help="the SHA-256 --from must have (another packing), instead of the registry's hash")
+    h.add_argument('--md5', metavar='HEX', help="the MD5 --from must have, instead of the registry's hash")
+    p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
+    p.set_defaults(func=cmd_download)
     return p
 
 # %% ../nbs/09_cli.ipynb #de94fb21
@@ -531,12 +568,22 @@ def _limits(args):
     return Limits(max_upload_mb=args.max_upload_mb, max_audio_seconds=args.max_audio_seconds, max_image_pixels=args.max_image_pixels,
                   max_video_seconds=args.max_video_seconds, timeout_s=args.timeout, video_timeout_s=args.video_timeout, workers=args.workers, queue_size=args.queue)
 
+def _audio_roots(items:list, quiet:bool=False)->list:
+    "--audio-data items as folders: a path that exists as given; else a registry name (ravdess, crema-d, tess), fetched when missing."
+    from emotion_nbdev.datasets import DATASETS, DownloadError, fetch_dataset
+    roots = []
+    for item in items:
+        if Path(item).expanduser().exists() or str(item).strip().lower() not in DATASETS: roots.append(item); continue
+        try: roots.append(str(fetch_dataset(item, progress=not quiet)))
+        except DownloadError as e: raise CliError(f'--audio-data {item}: {e}') from None
+    return roots
+
 def _training_data(args):
     "The datasets named by --audio-data/--face-data (or $EMOTION_DATA_DIR for speech); None: the embedded data."
     from emotion_nbdev.app import TrainingData
     from emotion_nbdev.core import DATA_ENV_VAR
-    audio = args.audio_data or [p for p in os.environ.get(DATA_ENV_VAR, '').split(os.pathsep) if p]
     if args.jobs < 1: raise CliError('--jobs must be at least 1')
+    audio = _audio_roots(args.audio_data, getattr(args, 'quiet', False)) if args.audio_data else [p for p in os.environ.get(DATA_ENV_VAR, '').split(os.pathsep) if p]
     if not audio and not args.face_data: return None
     try: return TrainingData(audio=audio, faces=args.face_data or [], jobs=args.jobs)
     except FileNotFoundError as e: raise CliError(str(e)) from None
@@ -557,7 +604,8 @@ def _add_training_options(p:argparse.ArgumentParser, # the `serve` or `demo-mode
                          ):
     "The options `serve` and `demo-models` share: where the models live and what they train on."
     p.add_argument('--models', metavar='DIR', help='models folder (default: $EMOTION_MODELS_DIR or the cache)')
-    p.add_argument('--audio-data', nargs='+', metavar='ROOT', help='train the audio model on these speech datasets (CREMA-D, TESS, SAVEE, RAVDESS; detected per folder; default: $EMOTION_DATA_DIR, else the embedded synthetic speech)')
+    p.add_argument('--audio-data', nargs='+', metavar='ROOT', help='train the audio model on these speech datasets: folders (CREMA-D, TESS, SAVEE, RAVDESS; detected per folder) or registry names '
+                        '(ravdess, crema-d, tess: fetched and verified when missing; a folder that exists wins); default: $EMOTION_DATA_DIR, else the embedded synthetic speech')
     p.add_argument('--face-data', nargs='+', metavar='PATH', help='train the face models on these: landmark CSVs or CK+ folders (landmark model), fer2013.csv or a folder per emotion (CNN; a folder also gives landmarks)')
     p.add_argument('--jobs', type=int, default=1, metavar='N', help='parallel workers for features and the search (default: 1)')
 
