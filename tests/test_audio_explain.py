@@ -195,3 +195,17 @@ def test_figure_from_the_dictionary_alone(model, frame):
         assert len(cur.patches) == len(e['occlusion']['start_s']) and [t.get_text() for t in bars.get_yticklabels()] == list(FEATURE_GROUPS)[::-1]
         assert fig._suptitle.get_text().startswith(f"Why '{e['emotion']}' (p = ")
         plt.close(fig)
+
+def test_per_class_calibration_is_reported_beside_exact_logits(model, trust, frame):
+    "With sigmoid calibrators the probabilities are the trust's, not a softmax; the bars still add up to the logits."
+    from emotion_nbdev.trust import apply_calibration
+    K = len(model.classes_)
+    cal = dict(method='sigmoid', a=-np.linspace(0.5, 1.5, K), b=np.linspace(-1, 1, K))
+    sig = Trust(trust.labels, cal, trust.novelty_method, trust.detector, trust.threshold)
+    path = frame['path'].iloc[40]
+    e = explain_audio(model, path, trust=sig)
+    x = clip_features(load_audio(path))[None]
+    p = apply_calibration(cal, model[-1], model[:-1].transform(x))[0]
+    np.testing.assert_allclose(list(e['probabilities'].values()), p, rtol=0, atol=1e-12)
+    assert (e['calibration'], e['temperature'], e['emotion']) == ('sigmoid', None, trust.labels[int(np.argmax(p))])
+    for c in trust.labels: assert e['intercept'][c] + sum(e['contributions_by_class'][c].values()) == pytest.approx(e['logits'][c], rel=1e-9, abs=1e-12)
