@@ -144,7 +144,7 @@ def cmd_download(args:argparse.Namespace, # parsed `download` options
         return 0
     if not args.name: raise CliError('give a dataset NAME, or --list to see the registry')
     try: folder = fetch_dataset(args.name, to=args.to, source=args.source, sha256=args.sha256, md5=args.md5, progress=not args.quiet)
-    except DownloadError as e: raise CliError(str(e)) from None
+    except (DownloadError, OSError) as e: raise CliError(str(e)) from None  # OSError: a --to that cannot be written, with its path
     print(folder)
     return 0
 

@@ -74,7 +74,7 @@ DATASETS = {d.name: d for d in [
         'the pointers\' total size matches one published by another project'),
     DatasetSource('tess', 'Toronto emotional speech set: 2,800 WAV, 2 speakers, 24.4 kHz', 'https://doi.org/10.5683/SP2/E8H2MF',
         'CC BY-NC-ND 4.0', 'Pichora-Fuller MK, Dupuis K (2020). Toronto emotional speech set (TESS). Borealis, V1. '
-        'doi:10.5683/SP2/E8H2MF', 'the server\'s file list says', kind='dataverse', url='https://borealisdata.ca',
+        'doi:10.5683/SP2/E8H2MF', 'not published (the file list gives it)', kind='dataverse', url='https://borealisdata.ca',
         file='doi:10.5683/SP2/E8H2MF', checked='MD5 per file from the same server\'s file list (no independent hash published); '
         'the sha256 of that list is printed for pinning with --sha256'),
     DatasetSource('savee', 'Surrey Audio-Visual Expressed Emotion: 480 utterances, 4 male speakers',
@@ -269,6 +269,9 @@ def _quiet_pooch():
     finally: logger.setLevel(level)
 
 def _hint(src:DatasetSource)->str:
+    "What to do when the source cannot be reached (or refuses): another way to the same bytes, through the same checks."
+    if src.kind == 'files': return (f"No route to the source, or its Git LFS quota spent? Clone {src.source} with Git LFS where you can and run: "
+                                    f"emotion-nbdev download {src.name} --from CLONE_DIR (or from a mirror: --from URL)")
     return (f'No route to the source? Download it in a browser from {src.source} and run: emotion-nbdev download {src.name} '
             '--from FILE (or from a mirror: --from URL)')
 
@@ -279,7 +282,11 @@ def _fetch_archive(src:DatasetSource, root:Path, source, known:str|None, progres
     archive, unpacked = root/src.file, root/Path(src.file).stem
     url = str(source or src.url)
     dl = ResumableDownloader(root/f'{src.file}.part', known, _hint(src), timeout, progress, log)
-    pooch.retrieve(url, known, fname=src.file, path=root, downloader=dl, processor=pooch.Unzip(extract_dir=str(unpacked.absolute())))
+    if known is None: archive.unlink(missing_ok=True)  # without a hash nothing counts as verified: fetch what was asked for
+    try: pooch.retrieve(url, known, fname=src.file, path=root, downloader=dl, processor=pooch.Unzip(extract_dir=str(unpacked.absolute())))
+    except zipfile.BadZipFile:
+        archive.unlink(missing_ok=True)
+        raise DownloadError(f'{url}: not a zip archive, so nothing was unpacked (a web page saved in its place?)') from None
     if known is None:
         digest = pooch.file_hash(str(archive))
         log(f'{src.file}: no published hash to check; its sha256 is {digest} (pin this copy with --sha256 {digest})')
@@ -343,7 +350,7 @@ def _fetch_each(src:DatasetSource, root:Path, items:list, progress:bool, timeout
         dl = ResumableDownloader(root/'.partial'/f'{name}.part', known, _hint(src), timeout, False, lambda *a: None)
         unzip = pooch.Unzip(extract_dir=str((root/name).with_suffix('').absolute())) if name.endswith('.zip') else None
         try: store.fetch(name, downloader=dl, processor=unzip)
-        except (DownloadError, OSError) as e:
+        except (DownloadError, OSError, zipfile.BadZipFile) as e:
             with lock: failed[name] = str(e)
             return
         if dl.calls:
@@ -369,8 +376,10 @@ def dataverse_files(server:str,   # the Dataverse installation, e.g. 'https://bo
     try: r = requests.get(url, timeout=timeout)
     except requests.exceptions.RequestException as e: raise TransferError(f'{url}: no answer ({_why(e)})') from None
     if r.status_code >= 400: raise TransferError(f'{url}: the server answered {r.status_code} {r.reason}')
+    try: listing = r.json()['data']['latestVersion']['files']
+    except (KeyError, TypeError, ValueError) as e: raise DownloadError(f'{url}: not a Dataverse dataset listing ({type(e).__name__}: {e})') from None
     files = []
-    for f in r.json()['data']['latestVersion']['files']:
+    for f in listing:
         d = f['dataFile']
         if f.get('restricted'): raise AccessError(f"{doi}: {d['filename']} is restricted on {server}: it needs an account there")
         md5 = d.get('md5') or (d.get('checksum', {}).get('value') if d.get('checksum', {}).get('type') == 'MD5' else None)

@@ -170,3 +170,19 @@ def test_dataverse_listing_with_md5_per_file(tmp_path, monkeypatch):
     assert status == 0 and f'sha256 of that list: {digest}' in out, err
     m = index_audio(out.splitlines()[-1]).manifest
     assert sorted(m['clip_id']) == ['OAF_back_angry', 'YAF_bath_sad'] and set(m['dataset']) == {'tess'}
+
+def test_archive_without_published_hash_is_pinned_or_refused(tmp_path):
+    "TESS given as your own 'download all' zip: no published hash, so its SHA-256 is printed for pinning, checked when given; a non-zip is refused."
+    import zipfile
+    own = tmp_path/'tess-download.zip'
+    with zipfile.ZipFile(own, 'w') as z:
+        for n in ('OAF_angry/OAF_back_angry.wav', 'YAF_sad/YAF_bath_sad.wav'): z.write(write_tone(tmp_path/'src'/n, 24414), n)
+    status, out, err = cli('download', 'tess', '--to', tmp_path/'data', '--from', own, '-q')
+    assert status == 0 and f'no published hash to check; its sha256 is {sha256(own)}' in out, err
+    assert len(index_audio(out.splitlines()[-1]).manifest) == 2
+    status, _, err = cli('download', 'tess', '--to', tmp_path/'data', '--from', own, '--sha256', '0'*64, '-q')
+    assert status == 2 and f'expected sha256:{"0"*64}, got sha256:{sha256(own)}' in err
+    (tmp_path/'page.zip').write_text('<html>Sign in</html>')
+    status, _, err = cli('download', 'tess', '--to', tmp_path/'other', '--from', tmp_path/'page.zip', '-q')
+    assert status == 2 and 'page.zip: not a zip archive, so nothing was unpacked' in err
+    assert not (tmp_path/'other'/'tess'/'TESS.zip').exists() and not (tmp_path/'other'/'tess'/'TESS').exists()
