@@ -23,7 +23,7 @@ __all__ = ['CREMA_D_COMMIT', 'DATASETS', 'DatasetSource', 'DownloadError', 'Chec
 # %% ../nbs/01b_datasets.ipynb #b6116cce
 @dataclass(frozen=True)
 class DatasetSource:
-    "One registry entry: where a dataset comes from, how its bytes are checked, its terms, and the folder to index."
+    "One registry entry: where a dataset comes from, how its bytes are checked, its terms, and what reads it."
     name:str            # registry key, e.g. 'ravdess'
     title:str           # what it holds
     source:str          # the page or record that publishes it
@@ -150,7 +150,12 @@ def _why(e:Exception)->str:
 
 class ResumableDownloader:
     "A pooch downloader: HTTP(S) that resumes a cut transfer with a Range request (or restarts where the server ignores it), or a local file; the hash checked before pooch keeps anything."
-    def __init__(self, part:Path, known_hash:str|None=None, hint:str='', timeout:tuple=(10, 30), progress:bool=True, log:Callable=print):
+    def __init__(self, part:Path,                # where what arrived is kept between runs (`NAME.part`)
+                 known_hash:str|None=None,       # 'md5:...' or 'sha256:...' the whole file must have
+                 hint:str='',                    # what to do when the source cannot be reached
+                 timeout:tuple=(10, 30),         # connect and read timeouts, seconds
+                 progress:bool=True,             # a tqdm bar (on stderr)
+                 log:Callable=print):            # where each step is said
         self.part, self.known_hash, self.hint, self.timeout, self.progress, self.log = Path(part), known_hash, hint, timeout, progress, log
         self.calls = 0  # transfers started: 0 when pooch found a verified copy
     def __call__(self, url:str, output_file:str, pooch_obj=None):
@@ -201,8 +206,10 @@ ResumableDownloader._get = _get
 # %% ../nbs/01b_datasets.ipynb #96fd928e
 class LoopbackServer:
     "Serve a folder over HTTP on 127.0.0.1 (a free port) in a thread, to try downloads offline; logs requests, may ignore Range, may cut answers short."
-    def __init__(self, folder:str|Path, ranges:bool=True, cut:int=0):
-        self.folder, self.ranges, self.cut, self.requests = Path(folder), ranges, cut, []  # cut: how many answers stop halfway
+    def __init__(self, folder:str|Path, # the files to serve, by their path under it
+                 ranges:bool=True,     # answer Range requests with 206 (False: ignore them, answer 200 with the whole file)
+                 cut:int=0):           # how many of the next answers stop halfway, as a dropped connection does
+        self.folder, self.ranges, self.cut, self.requests = Path(folder), ranges, cut, []  # requests: (path, Range header) each
     def __enter__(self):
         from http.server import ThreadingHTTPServer
         self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), _handler(self))
