@@ -12,23 +12,27 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 from scipy.special import softmax
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.covariance import LedoitWolf
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold
 from sklearn.neighbors import LocalOutlierFactor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 from .core import SEED, SkipReport, save_skops, load_skops
 
 # %% auto #0
-__all__ = ['CALIBRATION_METHODS', 'NOVELTY_METHODS', 'ALSA_SOUNDS', 'TRUST_FORMAT', 'TRUSTED_TRUST_TYPES', 'CNN_TRUST_FORMAT',
-           'reliability_table', 'expected_calibration_error', 'plot_reliability', 'grouped_splits', 'oof_proba',
-           'temperature_scale', 'fit_temperature', 'model_scores', 'ovr_calibration', 'apply_calibration',
-           'compare_calibration', 'ece_noise_floor', 'novelty_detector', 'novelty_score', 'feature_step', 'oof_novelty',
-           'conformal_threshold', 'audio_probes', 'alsa_voice_features', 'compare_novelty', 'choose_novelty',
-           'plot_novelty', 'Trust', 'fit_trust', 'audio_trust', 'trust_path', 'save_trust', 'load_trust',
+__all__ = ['CALIBRATION_METHODS', 'NOVELTY_METHODS', 'TWO_VIEW', 'ALSA_SOUNDS', 'HUMAN_VOICE_SOURCES', 'FRESH_VOICES',
+           'FRESH_SENTENCES', 'TRUST_FORMAT', 'TRUSTED_TRUST_TYPES', 'CNN_TRUST_FORMAT', 'reliability_table',
+           'expected_calibration_error', 'plot_reliability', 'grouped_splits', 'oof_proba', 'temperature_scale',
+           'fit_temperature', 'model_scores', 'ovr_calibration', 'apply_calibration', 'compare_calibration',
+           'ece_noise_floor', 'novelty_detector', 'novelty_score', 'feature_step', 'oof_novelty', 'conformal_threshold',
+           'audio_probes', 'alsa_voice_features', 'fit_novelty', 'novelty_score_raw', 'compare_novelty',
+           'choose_novelty', 'plot_novelty', 'human_voice_features', 'LogPower', 'TwoViewNovelty',
+           'fresh_synthetic_features', 'Trust', 'fit_trust', 'audio_trust', 'trust_path', 'save_trust', 'load_trust',
            'landmark_probes', 'landmark_trust', 'cnn_probes', 'embedding_model', 'cnn_forward', 'CnnTrust', 'cnn_trust',
            'save_cnn_trust', 'load_cnn_trust']
 
@@ -197,6 +201,7 @@ def ece_noise_floor(proba:np.ndarray, # calibrated-looking probabilities (n, cla
 
 # %% ../nbs/07b_honest_answers.ipynb #040769bd
 NOVELTY_METHODS = ('mahalanobis', 'lof', 'iforest')
+TWO_VIEW = 'two-view'  # the audio flag (`TwoViewNovelty`, below): two views of raw rows
 
 def novelty_detector(method:str='mahalanobis', # one of `NOVELTY_METHODS`
                      seed:int=SEED,            # the isolation forest's seed
@@ -208,9 +213,10 @@ def novelty_detector(method:str='mahalanobis', # one of `NOVELTY_METHODS`
     raise ValueError(f"unknown novelty method {method!r}; use one of {', '.join(NOVELTY_METHODS)}")
 
 def novelty_score(detector, # a fitted detector from `novelty_detector`
-                  Z:np.ndarray, # rows in the feature space it was fitted on
+                  Z:np.ndarray, # rows in the feature space it was fitted on (raw rows for `TwoViewNovelty`)
                  )->np.ndarray: # (n,), higher = more unusual
-    "How unusual each row is for the detector: Mahalanobis distance, local outlier factor or isolation score."
+    "How unusual each row is for the detector: Mahalanobis distance, local outlier factor, isolation score, or `TwoViewNovelty`'s."
+    if getattr(detector, 'takes_raw_rows', False): return detector.score(Z)  # `TwoViewNovelty` has its own views
     if isinstance(detector, LedoitWolf): return np.sqrt(detector.mahalanobis(Z))
     return -detector.score_samples(Z)
 
@@ -223,11 +229,13 @@ def oof_novelty(model,            # a fitted pipeline: its feature step is refit
                 X:np.ndarray,     # its input rows
                 splits:list,      # grouped splits
                 method:str='mahalanobis',
+                groups:np.ndarray|None=None, # speaker/subject per row: `TWO_VIEW` sets its views' scales on grouped folds
                )->np.ndarray: # (n,) each row scored by a detector that did not see its group
     "Grouped out-of-fold novelty scores."
     out = np.zeros(len(X))
     with threadpool_limits(1):
         for tr, va in splits:
+            if method == TWO_VIEW: out[va] = fit_novelty(model, X[tr], np.asarray(groups)[tr], method).score(X[va]); continue
             prep = clone(feature_step(model)).fit(X[tr])
             out[va] = novelty_score(novelty_detector(method).fit(prep.transform(X[tr])), prep.transform(X[va]))
     return out
@@ -269,6 +277,19 @@ def alsa_voice_features(folder:str|Path=ALSA_SOUNDS, # where the prompts are
     return out
 
 # %% ../nbs/07b_honest_answers.ipynb #4242bbca
+def fit_novelty(model,            # a fitted pipeline (see `feature_step`)
+                X:np.ndarray, groups:np.ndarray, # its training rows (raw model input) and their speakers/subjects
+                method:str='mahalanobis', # one of `NOVELTY_METHODS`, or `TWO_VIEW`
+               ):
+    "A novelty detector of `method` fitted on a pipeline's training rows: on the model's features, or on raw rows (`TWO_VIEW`)."
+    with threadpool_limits(1):
+        if method == TWO_VIEW: return TwoViewNovelty(feature_step(model)).fit(X, groups)
+        return novelty_detector(method).fit(feature_step(model).transform(X))
+
+def novelty_score_raw(detector, model, X:np.ndarray)->np.ndarray:
+    "`novelty_score` of raw rows: through the model's feature step unless the detector takes raw rows."
+    return novelty_score(detector, X if getattr(detector, 'takes_raw_rows', False) else feature_step(model).transform(X))
+
 def compare_novelty(model,              # a fitted pipeline (see `feature_step`)
                     X:np.ndarray, groups:np.ndarray, # its training rows and their speakers/subjects
                     n_splits:int=5,     # grouped folds
@@ -279,13 +300,13 @@ def compare_novelty(model,              # a fitted pipeline (see `feature_step`)
     "Per detector: threshold, nested held-out pass rate, and (given foreign rows) how many are flagged."
     groups, splits, rows, scores = np.asarray(groups), grouped_splits(groups, n_splits), [], {}
     for m in methods:
-        scores[m] = oof_novelty(model, X, splits, m); thr = conformal_threshold(scores[m], pass_rate)
-        passed = [scores[m][va] <= conformal_threshold(oof_novelty(model, X[tr], grouped_splits(groups[tr], n_splits - 1), m), pass_rate)
+        scores[m] = oof_novelty(model, X, splits, m, groups); thr = conformal_threshold(scores[m], pass_rate)
+        passed = [scores[m][va] <= conformal_threshold(oof_novelty(model, X[tr], grouped_splits(groups[tr], n_splits - 1), m, groups[tr]), pass_rate)
                   for tr, va in splits]  # outer held-out scores against a threshold set without them
         row = dict(method=m, threshold=thr, heldout_pass_rate=float(np.mean(np.concatenate(passed))),
                    heldout_pass_min_fold=float(min(p.mean() for p in passed)))
         if foreign is not None and len(foreign):
-            with threadpool_limits(1): f = novelty_score(novelty_detector(m).fit(feature_step(model).transform(X)), feature_step(model).transform(foreign))
+            f = novelty_score_raw(fit_novelty(model, X, groups, m), model, foreign)
             row.update(foreign_flagged=float(np.mean(f > thr)), overlap=float(np.mean(scores[m] >= f.min())))
         rows.append(row)
     return pd.DataFrame(rows).set_index('method'), scores
@@ -293,9 +314,9 @@ def compare_novelty(model,              # a fitted pipeline (see `feature_step`)
 def choose_novelty(table:pd.DataFrame, # from `compare_novelty`
                    pass_rate:float=0.95,
                   )->str: # the chosen method
-    "Among detectors whose nested held-out pass rate reaches `pass_rate` (all, if none does): most foreign inputs flagged, then least overlap, then the simplest (order of `NOVELTY_METHODS`)."
+    "Among detectors whose nested held-out pass rate reaches `pass_rate` (all, if none does): most foreign inputs flagged, then least overlap, then the simplest (the table's order)."
     t = table[table['heldout_pass_rate'] >= pass_rate] if (table['heldout_pass_rate'] >= pass_rate).any() else table
-    key = lambda m: (-t.loc[m].get('foreign_flagged', 0.0), t.loc[m].get('overlap', 0.0), NOVELTY_METHODS.index(m))
+    key = lambda m: (-t.loc[m].get('foreign_flagged', 0.0), t.loc[m].get('overlap', 0.0), list(table.index).index(m))
     return min(t.index, key=key)
 
 # %% ../nbs/07b_honest_answers.ipynb #85787d48
@@ -317,6 +338,99 @@ def plot_novelty(heldout:np.ndarray, # out-of-fold scores of held-out in-distrib
     ax.set(xscale='log', xlabel='novelty score (higher = more unusual)', ylabel='inputs', title=title)
     ax.legend(fontsize=8)
     return ax
+
+# %% ../nbs/07b_honest_answers.ipynb #d70d83f8
+HUMAN_VOICE_SOURCES = {  # Debian package -> (folder, glob): recordings of real people speaking
+    'alsa-utils': ('/usr/share/sounds/alsa', '*_*.wav'),  # the channel prompts, not Noise.wav
+    'asterisk-core-sounds-en-wav': ('/usr/share/asterisk/sounds/en_US_f_Allison', '*.wav'),
+    'asterisk-core-sounds-es-wav': ('/usr/share/asterisk/sounds/es_MX_f_Allison', '*.wav'),
+    'asterisk-core-sounds-fr-wav': ('/usr/share/asterisk/sounds/fr_CA_f_June', '*.wav'),
+    'asterisk-core-sounds-it-wav': ('/usr/share/asterisk/sounds/it_IT_m_Carlo', '*.wav'),
+    'asterisk-core-sounds-ru-wav': ('/usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU', '*.wav'),
+    'codec2-examples': ('/usr/share/codec2/raw', '[fhkm]*[a-z0-9].raw'),  # forig, morig, hts1a, hts2a, kristoff, mmt1: 8 kHz 16-bit speech
+}
+
+def _read_voice(p:Path)->np.ndarray:
+    "A human voice file at the feature rate: WAV through `load_audio`, codec2's headerless 8 kHz 16-bit files directly."
+    from emotion_nbdev.features import load_audio, FEATURE_SR
+    if p.suffix != '.raw': return load_audio(p)
+    import soxr
+    return soxr.resample(np.fromfile(p, '<i2').astype(np.float32)/32768, 8000, FEATURE_SR).astype(np.float32)
+
+def human_voice_features(per_source:int=12, # at most this many files per source, chosen with `seed`
+                         min_seconds:float=1.0, # shorter files are left out
+                         seed:int=SEED,
+                         skipped:SkipReport|None=None, # collects unreadable files
+                        )->pd.DataFrame: # one row per file: source, file, seconds, then `FEATURE_NAMES`
+    "Feature vectors of the real human speech that Debian packages install (`HUMAN_VOICE_SOURCES`); missing sources are left out."
+    from emotion_nbdev.audio_data import UnreadableAudioError
+    from emotion_nbdev.features import clip_features, FEATURE_NAMES, FEATURE_SR
+    rows, rng = [], np.random.default_rng(seed)
+    for source, (folder, pattern) in HUMAN_VOICE_SOURCES.items():
+        files = sorted(p for p in Path(folder).glob(pattern) if p.name != 'Noise.wav')
+        for p in (rng.permutation(files) if len(files) > per_source else files):
+            if sum(r['source'] == source for r in rows) >= per_source: break
+            try: y = _read_voice(Path(p))
+            except (UnreadableAudioError, ValueError) as e:
+                if skipped is not None: skipped.add(p, str(e))
+                continue
+            if len(y) >= min_seconds*FEATURE_SR: rows.append(dict(source=source, file=Path(p).stem, seconds=len(y)/FEATURE_SR, **dict(zip(FEATURE_NAMES, clip_features(y)))))
+    return pd.DataFrame(rows, columns=['source', 'file', 'seconds', *FEATURE_NAMES])
+
+# %% ../nbs/07b_honest_answers.ipynb #d097fd32
+class LogPower(TransformerMixin, BaseEstimator):
+    "The power-valued features (mel bands, RMS) in decibels, the others as they are: distances then weigh spectral shape, not loudness."
+    def __init__(self, floor_db:float=-100.0): self.floor_db = floor_db # power below this level counts as this level
+    def fit(self, X, y=None): self.n_features_in_ = np.asarray(X).shape[1]; return self
+    def transform(self, X):
+        from emotion_nbdev.features import FEATURE_SLICES
+        X = np.array(X, float, copy=True)
+        for g in ('mel', 'rms'): s = FEATURE_SLICES[g]; X[:, s] = 10*np.log10(np.maximum(X[:, s], 10**(self.floor_db/10)))
+        return X
+
+class TwoViewNovelty(BaseEstimator):
+    "Mahalanobis distance in two views of raw feature rows, the model's own and `LogPower`'s, each in units of its held-out threshold; the score is the larger."
+    takes_raw_rows = True  # `novelty_score` and `Trust` give it the model's input, not its features
+    def __init__(self, model_view=None, # the model's feature step (refitted here on the rows given to `fit`)
+                 pass_rate:float=0.95,  # each view's scale: the conformal threshold at this pass rate
+                 n_splits:int=5):       # grouped folds for the scales
+        self.model_view, self.pass_rate, self.n_splits = model_view, pass_rate, n_splits
+    def _fit_views(self, X):
+        views = [clone(self.model_view).fit(X), make_pipeline(LogPower(), StandardScaler()).fit(X)]
+        return views, [LedoitWolf().fit(v.transform(X)) for v in views]
+    def fit(self, X, groups):
+        "Fit both views on raw rows `X`; scale each by the conformal threshold of its grouped out-of-fold distances."
+        X, oof = np.asarray(X, float), np.zeros((len(X), 2))
+        for tr, va in grouped_splits(groups, self.n_splits):
+            views, covs = self._fit_views(X[tr])
+            oof[va] = np.column_stack([np.sqrt(c.mahalanobis(v.transform(X[va]))) for v, c in zip(views, covs)])
+        self.views_, self.covariances_ = self._fit_views(X)
+        self.scales_ = np.array([conformal_threshold(oof[:, i], self.pass_rate) for i in range(2)])
+        return self
+    def distances(self, X)->np.ndarray:
+        "Per row, the distance in each view over that view's scale: (n, 2), columns model view, log-power view."
+        X = np.atleast_2d(np.asarray(X, float))
+        return np.column_stack([np.sqrt(c.mahalanobis(v.transform(X))) for v, c in zip(self.views_, self.covariances_)])/self.scales_
+    def score(self, X)->np.ndarray: return self.distances(X).max(1)
+
+# %% ../nbs/07b_honest_answers.ipynb #a2e361d6
+FRESH_VOICES = ('en+m5', 'en-us+f4', 'en-gb+f3', 'en+croak', 'en-us+m6', 'en+klatt2', 'en-gb-x-rp+m2')  # espeak-ng voices outside `SYNTHETIC_VOICES`
+FRESH_SENTENCES = ('The train leaves at noon.', 'Please close the window.')
+
+def fresh_synthetic_features(voices:tuple=FRESH_VOICES, sentences:tuple=FRESH_SENTENCES, seed:int=SEED,
+                            )->pd.DataFrame: # one row per clip: voice, emotion, then `FEATURE_NAMES`
+    "Feature vectors of new synthetic clips (voices and sentences outside the corpus, every emotion); needs espeak-ng."
+    import soxr
+    from emotion_nbdev.audio_data import synthesize_clip, CORPUS_SR
+    from emotion_nbdev.core import EMOTIONS
+    from emotion_nbdev.features import clip_features, FEATURE_NAMES, FEATURE_SR
+    rows = []
+    for i, v in enumerate(voices):
+        for j, e in enumerate(EMOTIONS):
+            for k, s in enumerate(sentences):
+                y = synthesize_clip(s, 'espeak-ng', v, e, np.random.default_rng([seed, i, j, k]))
+                rows.append(dict(voice=v, emotion=e, **dict(zip(FEATURE_NAMES, clip_features(soxr.resample(y, CORPUS_SR, FEATURE_SR).astype(np.float32))))))
+    return pd.DataFrame(rows)
 
 # %% ../nbs/07b_honest_answers.ipynb #b92f441b
 @dataclass
@@ -341,14 +455,17 @@ class Trust:
         "Calibrated probabilities (n, classes), columns in `model.classes_` order."
         return apply_calibration(self.calibration, model[-1], self._features(model, X))
 
+    def _novelty(self, model, X, Z):
+        return self.detector.score(np.atleast_2d(np.asarray(X, float))) if getattr(self.detector, 'takes_raw_rows', False) else novelty_score(self.detector, Z)
+
     def novelty(self, model, X:np.ndarray)->np.ndarray:
         "Novelty score of each row (higher = more unusual; see `novelty_score`)."
-        return novelty_score(self.detector, self._features(model, X))
+        return self._novelty(model, X, self._features(model, X))
 
     def assess(self, model, X:np.ndarray)->list:
         "Per row: `emotion`, calibrated `probabilities` {label: p}, `novelty` score and `in_distribution` (novelty <= threshold)."
         Z = self._features(model, X)
-        P, s = apply_calibration(self.calibration, model[-1], Z), novelty_score(self.detector, Z)
+        P, s = apply_calibration(self.calibration, model[-1], Z), self._novelty(model, X, Z)
         return [dict(emotion=self.labels[int(p.argmax())], probabilities=dict(zip(self.labels, map(float, p))),
                      novelty=float(v), in_distribution=bool(v <= self.threshold)) for p, v in zip(P, s)]
 
@@ -362,10 +479,11 @@ def fit_trust(model,                # a fitted classifier pipeline (the one that
               novelty:str='auto',   # one of `NOVELTY_METHODS`, or 'auto': see `choose_novelty`
               pass_rate:float=0.95, # share of in-distribution inputs that should pass the flag
               foreign:np.ndarray|None=None, # raw rows unlike the training data, to compare detectors on
+              novelty_methods:tuple=NOVELTY_METHODS, # the detectors to compare (add `TWO_VIEW` for audio)
              )->Trust:
     "Measure, choose and fit a model's calibration and novelty flag on grouped folds (deterministic)."
     if calibration not in ('auto', *CALIBRATION_METHODS): raise ValueError(f"unknown calibration {calibration!r}; use 'auto' or one of {', '.join(CALIBRATION_METHODS)}")
-    if novelty not in ('auto', *NOVELTY_METHODS): raise ValueError(f"unknown novelty method {novelty!r}; use 'auto' or one of {', '.join(NOVELTY_METHODS)}")
+    if novelty not in ('auto', *novelty_methods): raise ValueError(f"unknown novelty method {novelty!r}; use 'auto' or one of {', '.join(novelty_methods)}")
     X, y, groups = np.asarray(X, float), np.asarray(y), np.asarray(groups)
     labels = [str(c) for c in model.classes_]
     if labels != sorted(set(y.astype(str))): raise ValueError(f'the model classes {labels} differ from the labels in y {sorted(set(y.astype(str)))}')
@@ -375,9 +493,9 @@ def fit_trust(model,                # a fitted classifier pipeline (the one that
     if method == 'temperature': cal = dict(method=method, temperature=fit_temperature(oof_proba(model, X, y, splits, labels), y, labels))
     elif method in ('sigmoid', 'isotonic'): cal = ovr_calibration(model, X, y, splits, method)[0]
     else: cal = dict(method=method)
-    nov_table, scores = compare_novelty(model, X, groups, n_splits, pass_rate, foreign)
+    nov_table, scores = compare_novelty(model, X, groups, n_splits, pass_rate, foreign, novelty_methods)
     nov = choose_novelty(nov_table, pass_rate) if novelty == 'auto' else novelty
-    with threadpool_limits(1): detector = novelty_detector(nov).fit(feature_step(model).transform(X))
+    detector = fit_novelty(model, X, groups, nov)
     c, n = cal_table.loc[method], nov_table.loc[nov]
     report = dict(calibration_method=method, ece=float(c['ece']), ece_before=float(cal_table.loc['none', 'ece']),
                   log_loss=float(c['log_loss']), log_loss_before=float(cal_table.loc['none', 'log_loss']),
@@ -393,15 +511,17 @@ def audio_trust(frame:pd.DataFrame, # the feature table the model was trained on
                 model,              # the fitted audio pipeline
                 **kwargs,           # passed to `fit_trust`
                )->Trust:
-    "`fit_trust` for an audio model: speaker-grouped folds, generated sounds as foreign inputs."
+    "`fit_trust` for an audio model: speaker-grouped folds, generated sounds as foreign inputs, the two-view flag unless told otherwise."
     from emotion_nbdev.features import FEATURE_NAMES
     from emotion_nbdev.audio_model import speaker_groups
     foreign = kwargs.pop('foreign', np.array(list(audio_probes(frame).values())))
+    kwargs.setdefault('novelty', TWO_VIEW); kwargs.setdefault('novelty_methods', (*NOVELTY_METHODS, TWO_VIEW))
     return fit_trust(model, frame[FEATURE_NAMES].to_numpy(float), frame['emotion'].to_numpy(), speaker_groups(frame), foreign=foreign, **kwargs)
 
 # %% ../nbs/07b_honest_answers.ipynb #31e4c97a
 TRUST_FORMAT = 'emotion_nbdev.trust/1'
-TRUSTED_TRUST_TYPES = ('sklearn.tree._tree.Tree',)  # the isolation forest's trees; the other detectors need nothing beyond skops' defaults
+TRUSTED_TRUST_TYPES = ('sklearn.tree._tree.Tree', 'numpy.dtype',  # the isolation forest's trees; the PCA's dtype in the two-view detector
+                       *(f'{c.__module__}.{c.__qualname__}' for c in (TwoViewNovelty, LogPower)))  # the book's own two classes
 
 def trust_path(model_path:str|Path)->Path:
     "The companion file of a model: `audio.skops` -> `audio.trust.skops`."

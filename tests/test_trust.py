@@ -4,7 +4,8 @@ os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 import numpy as np
 import pytest
 from emotion_nbdev.core import SkipReport, UntrustedModelError, save_skops
-from emotion_nbdev.trust import (ALSA_SOUNDS, CALIBRATION_METHODS, NOVELTY_METHODS, apply_calibration, audio_probes, audio_trust,
+from emotion_nbdev.trust import (ALSA_SOUNDS, CALIBRATION_METHODS, NOVELTY_METHODS, TWO_VIEW, HUMAN_VOICE_SOURCES, apply_calibration,
+                                 audio_probes, audio_trust, fresh_synthetic_features, human_voice_features, LogPower, TwoViewNovelty,
                                  alsa_voice_features, conformal_threshold, expected_calibration_error, feature_step, grouped_splits,
                                  landmark_probes, landmark_trust, load_trust, oof_novelty, ovr_calibration, reliability_table,
                                  novelty_detector, save_trust, temperature_scale, trust_path, Trust)
@@ -88,7 +89,7 @@ def test_flag_passes_heldout_synthetic_inputs(which, request):
     else:
         from emotion_nbdev.face_models import landmark_xy
         X, _, g = landmark_xy(data)
-    scores = oof_novelty(model, X, grouped_splits(g), trust.novelty_method)
+    scores = oof_novelty(model, X, grouped_splits(g), trust.novelty_method, g)
     assert np.mean(scores <= trust.threshold) >= 0.95
     assert trust.threshold == conformal_threshold(scores, 0.95)
 
@@ -102,6 +103,41 @@ def test_flag_catches_real_voices(audio):
     res = trust.assess(model, np.array(list(voices.values())))
     assert [r['in_distribution'] for r in res] == [False]*len(voices)
     assert min(r['novelty'] for r in res) > 10*trust.threshold
+
+
+def _installed(source):
+    folder, pattern = HUMAN_VOICE_SOURCES[source]
+    from pathlib import Path
+    return any(Path(folder).glob(pattern))
+
+@pytest.mark.skipif(not all(_installed(s) for s in HUMAN_VOICE_SOURCES),
+                    reason='the Debian packages of HUMAN_VOICE_SOURCES (real recorded speech) are not all installed')
+def test_flag_catches_every_human_voice_and_passes_fresh_synthetic_ones(audio):
+    "Every recording of a real person that Debian installs is flagged; clips of unseen synthetic voices and sentences mostly pass."
+    from emotion_nbdev.features import FEATURE_NAMES
+    frame, model, trust = audio
+    assert trust.novelty_method == TWO_VIEW
+    human = human_voice_features()
+    assert human['source'].nunique() == len(HUMAN_VOICE_SOURCES) and len(human) >= 60
+    res = trust.assess(model, human[FEATURE_NAMES].to_numpy(float))
+    assert [r['in_distribution'] for r in res] == [False]*len(human)
+    fresh = fresh_synthetic_features(voices=('en+m5', 'en-us+f4', 'en+croak'), sentences=('Please close the window.',))
+    passed = np.mean([r['in_distribution'] for r in trust.assess(model, fresh[FEATURE_NAMES].to_numpy(float))])
+    assert passed >= 0.9
+
+
+def test_log_power_view_and_two_view_scores(audio):
+    "LogPower puts mel and RMS in decibels and leaves the rest; the two-view score is the larger scaled distance."
+    from emotion_nbdev.features import FEATURE_NAMES, FEATURE_SLICES
+    frame, model, trust = audio
+    X = frame[FEATURE_NAMES].to_numpy(float)[:5]
+    L = LogPower().fit_transform(X)
+    np.testing.assert_allclose(L[:, FEATURE_SLICES['mel']], 10*np.log10(np.maximum(X[:, FEATURE_SLICES['mel']], 1e-10)))  # floor -100 dB
+    assert (L[:, FEATURE_SLICES['mel']] > -100).any() and (L[:, FEATURE_SLICES['mel']] == -100).any()  # 16 kHz clips: nothing above 8 kHz
+    np.testing.assert_array_equal(L[:, FEATURE_SLICES['mfcc']], X[:, FEATURE_SLICES['mfcc']])
+    assert np.isfinite(LogPower().fit_transform(np.zeros((1, X.shape[1])))).all()  # silence: the floor, not -inf
+    d = trust.detector.distances(X)
+    assert d.shape == (5, 2) and np.array_equal(trust.novelty(model, X), d.max(1))
 
 
 def test_flag_catches_generated_foreign_input(audio, faces):
