@@ -6,23 +6,27 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/emotion_over_time.html.md"""
 
 # %% ../nbs/07c_emotion_over_time.ipynb #01c97f20
 from __future__ import annotations
-import json, math, os, tempfile
+import functools, json, math, os, tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import EMOTIONS, SEED
+from .core import EMOTIONS, SEED, package_data_dir
 from .features import FEATURE_SR
 from .face_pretrained import DETECT_WIDTH
 
 # %% auto #0
-__all__ = ['CODECS', 'VIDEO_EXTENSIONS', 'VAD_FRAME', 'VAD_TOP_DB', 'VAD_FLOOR_DB', 'VAD_HANGOVER', 'UTTERANCE_BRIDGE',
-           'MIN_SPEECH_S', 'TRACK_SIDE', 'UNFAMILIAR_WEIGHT', 'NO_ANSWER', 'SILENCE', 'EMOTION_COLORS', 'atomic_path',
-           'moving_face_frames', 'write_video', 'make_av_clip', 'make_av_corpus', 'VideoError', 'open_media',
-           'VideoInfo', 'probe_video', 'media_frames', 'frame_db', 'SpeechDetector', 'dilate', 'utterance', 'VoiceLane',
-           'box_iou', 'follow_box', 'FaceTracker', 'FaceLane', 'fuse_lanes', 'step_frame', 'timeline_segments',
-           'smooth_steps', 'Timeline', 'analyse_video', 'plot_timeline', 'analyse_long_audio', 'annotate_video']
+__all__ = ['CODECS', 'VIDEO_EXTENSIONS', 'VAD_FRAME', 'VAD_TOP_DB', 'VAD_FLOOR_DB', 'VAD_HANGOVER', 'SILERO_SR', 'SILERO_CHUNK',
+           'SILERO_CONTEXT', 'SILERO_THRESHOLD', 'SILERO_NEG_THRESHOLD', 'SILERO_BLOCK', 'VAD_KINDS', 'SPEECH_FOLDERS',
+           'CODEC2_SPEECH', 'NOISES', 'UTTERANCE_BRIDGE', 'MIN_SPEECH_S', 'TRACK_SIDE', 'UNFAMILIAR_WEIGHT',
+           'NO_ANSWER', 'SILENCE', 'EMOTION_COLORS', 'atomic_path', 'moving_face_frames', 'write_video', 'make_av_clip',
+           'make_av_corpus', 'VideoError', 'open_media', 'VideoInfo', 'probe_video', 'media_frames', 'frame_db',
+           'SpeechDetector', 'dilate', 'silero_vad_path', 'silero_session', 'silero_probabilities', 'SileroDetector',
+           'speech_detector', 'detect_speech', 'installed_speech', 'read_prompt', 'prompt_speech', 'speech_with_pauses',
+           'add_noise', 'frame_truth', 'vad_scores', 'utterance', 'VoiceLane', 'box_iou', 'follow_box', 'FaceTracker',
+           'FaceLane', 'fuse_lanes', 'step_frame', 'timeline_segments', 'smooth_steps', 'Timeline', 'analyse_video',
+           'plot_timeline', 'analyse_long_audio', 'annotate_video']
 
 # %% ../nbs/07c_emotion_over_time.ipynb #22b3c5b5
 @contextmanager
@@ -268,6 +272,220 @@ def dilate(flags:np.ndarray, k:int=VAD_HANGOVER)->np.ndarray:
     "Flags widened by k frames on each side (the hangover of a voice-activity detector)."
     return np.convolve(flags.astype(int), np.ones(2*k + 1, int), 'same') > 0 if k and len(flags) else flags.astype(bool)
 
+# %% ../nbs/07c_emotion_over_time.ipynb #2cb8d8cb
+SILERO_SR, SILERO_CHUNK, SILERO_CONTEXT = 16000, 512, 64  # the network's rate, samples per judgement (32 ms), samples of the chunk before that it also sees
+SILERO_THRESHOLD, SILERO_NEG_THRESHOLD = 0.5, 0.35  # speech starts at this probability and ends below that one (Silero's defaults)
+SILERO_BLOCK = 512  # chunks per onnxruntime call at most (16 s of sound)
+
+def silero_vad_path()->Path:
+    "The vendored Silero VAD network: ONNX, MIT licence, provenance in `data/silero_vad/PROVENANCE.json`."
+    return package_data_dir()/'silero_vad'/'silero_vad_16k_sequence.onnx'
+
+@functools.lru_cache(maxsize=4)
+def silero_session(path:str|None=None, # an ONNX file with the sequence export's inputs; None: the vendored one
+                  ): # onnxruntime.InferenceSession, shared in the process (its runs are thread-safe)
+    "The Silero VAD network on onnxruntime (no torch): one thread, quiet, loaded once per process."
+    import onnxruntime as ort
+    o = ort.SessionOptions(); o.intra_op_num_threads = o.inter_op_num_threads = 1; o.log_severity_level = 3
+    return ort.InferenceSession(str(path or silero_vad_path()), o, providers=['CPUExecutionProvider'])
+
+def silero_probabilities(chunks:np.ndarray, # (n, SILERO_CONTEXT + SILERO_CHUNK) float32: each chunk at 16 kHz after the 64 samples before it
+                         state:tuple,       # (h, c), each (1, 1, 128) float32: the network's memory of the chunks before (zeros at the start)
+                         session=None,      # from `silero_session` (default: the vendored network)
+                        )->tuple: # ((n,) speech probabilities, the new state)
+    "Silero's speech probability of consecutive chunks, carrying its recurrent state: one onnxruntime call per `SILERO_BLOCK` chunks."
+    session, (h, c), out = session or silero_session(), state, []
+    for a in range(0, len(chunks), SILERO_BLOCK):
+        p, h, c = session.run(None, {'input': chunks[a:a + SILERO_BLOCK], 'h': h, 'c': c}); out.append(p.reshape(-1))
+    return (np.concatenate(out) if out else np.zeros(0, np.float32)), (h, c)
+
+# %% ../nbs/07c_emotion_over_time.ipynb #4f628b37
+class SileroDetector:
+    "Streaming Silero voice-activity detection: resampled to 16 kHz as the sound arrives, a probability per 32 ms, a flag per `VAD_FRAME` once known."
+    hangover = 1  # frames the lane keeps on each side of speech: about Silero's own 30 ms pad (its hysteresis already holds speech through dips)
+    def __init__(self, sr:int=FEATURE_SR,       # rate of the frames fed
+                 threshold:float=SILERO_THRESHOLD, # speech starts at this probability
+                 neg_threshold:float=SILERO_NEG_THRESHOLD, # and ends below this one
+                 path:str|None=None,           # the ONNX file; None: the vendored one
+                ):
+        import soxr
+        self.sr, self.threshold, self.neg_threshold, self.session = sr, threshold, neg_threshold, silero_session(path)
+        self.resampler = soxr.ResampleStream(sr, SILERO_SR, 1, dtype='float32', quality='HQ') if sr != SILERO_SR else None
+        self.pending, self.context = np.zeros(0, np.float32), np.zeros(SILERO_CONTEXT, np.float32)  # 16 kHz samples not judged yet; the last chunk's tail
+        self.state = (np.zeros((1, 1, 128), np.float32), np.zeros((1, 1, 128), np.float32))
+        self.speaking, self.chunk_flags, self.first_chunk = False, np.zeros(0, bool), 0  # hysteresis; flags of the chunks from `first_chunk` on
+        self.fed, self.told, self.ended = 0, 0, False  # frames fed, frames whose flag was returned, flushed
+
+    def __call__(self, frames:np.ndarray)->np.ndarray:
+        "Feed consecutive frames (n, VAD_FRAME); the flags known now, in order, from the first frame not yet told (about 40 ms behind)."
+        if self.ended: raise ValueError('this stream has ended (flush was called): use a new detector for new sound')
+        self.fed += len(frames)
+        y = np.ascontiguousarray(frames, np.float32).reshape(-1)
+        self._judge(self.resampler.resample_chunk(y) if self.resampler else y)
+        return self._tell()
+
+    def flush(self)->np.ndarray:
+        "The end of the stream: the flags of every frame not told yet (the last chunk padded with silence)."
+        if self.resampler and not self.ended: self._judge(self.resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+        self.ended = True
+        if len(self.pending): self._judge(np.zeros(SILERO_CHUNK - len(self.pending), np.float32))
+        return self._tell(final=True)
+
+# %% ../nbs/07c_emotion_over_time.ipynb #73ed49c7
+def _judge(self:SileroDetector, y:np.ndarray):
+    "Append 16 kHz samples and judge every whole chunk now available, in one network call."
+    y = np.concatenate([self.pending, y]); n = len(y)//SILERO_CHUNK
+    self.pending = y[n*SILERO_CHUNK:]
+    if not n: return
+    x = y[:n*SILERO_CHUNK].reshape(n, SILERO_CHUNK)
+    ctx = np.vstack([self.context[None], x[:-1, -SILERO_CONTEXT:]]); self.context = x[-1, -SILERO_CONTEXT:].copy()
+    p, self.state = silero_probabilities(np.hstack([ctx, x]), self.state, self.session)
+    flags = np.empty(n, bool)
+    for i, q in enumerate(p):
+        self.speaking = bool(q >= self.threshold or (self.speaking and q >= self.neg_threshold)); flags[i] = self.speaking
+    self.chunk_flags = np.concatenate([self.chunk_flags, flags])
+
+def _tell(self:SileroDetector, final:bool=False)->np.ndarray:
+    "Flags of the fed frames whose middle lies in a judged chunk (every fed frame when `final`); judged chunks no frame needs are dropped."
+    i = np.arange(self.told, self.fed)
+    k = (2*i + 1)*VAD_FRAME*SILERO_SR//(2*self.sr*SILERO_CHUNK) - self.first_chunk  # the chunk holding each frame's middle
+    known = len(self.chunk_flags)
+    if not final: i, k = i[k < known], k[k < known]
+    out = self.chunk_flags[np.minimum(k, known - 1)] if known else np.zeros(len(i), bool)
+    self.told += len(i)
+    if len(k) and known: drop = int(min(k[-1], known - 1)); self.chunk_flags, self.first_chunk = self.chunk_flags[drop:], self.first_chunk + drop
+    return out
+
+SileroDetector._judge, SileroDetector._tell = _judge, _tell
+
+# %% ../nbs/07c_emotion_over_time.ipynb #fe9aa14a
+VAD_KINDS = ('silero', 'energy')  # the voice-activity detectors by name; the first is the voice lane's default
+
+def speech_detector(vad='silero',      # 'silero' (`SileroDetector`), 'energy' (`SpeechDetector`), or a detector used as it is
+                    sr:int=FEATURE_SR, # rate of the frames it will be fed
+                   ): # a fresh streaming detector: frames (n, VAD_FRAME) -> the flags known so far
+    "A new voice-activity detector by name, one per stream."
+    if callable(vad): return vad
+    if vad == 'silero': return SileroDetector(sr)
+    if vad == 'energy': return SpeechDetector()
+    raise ValueError(f'unknown voice-activity detector {vad!r}: use one of {", ".join(map(repr, VAD_KINDS))} or a callable')
+
+def detect_speech(y:np.ndarray,       # mono float32 sound
+                  vad='silero',       # see `speech_detector`
+                  sr:int=FEATURE_SR,  # its rate
+                  piece:int=8*VAD_FRAME, # samples per piece fed (a multiple of VAD_FRAME)
+                  hangover:bool=True, # widen the flags by the detector's hangover, as the voice lane does (False: its raw flags)
+                 )->np.ndarray: # (len(y)//VAD_FRAME,) speech flag per frame
+    "Speech flags of a whole signal from a streaming detector fed in pieces and flushed at the end, as the voice lane sees them."
+    det, n = speech_detector(vad, sr), len(y)//VAD_FRAME
+    out = [det(y[a:min(a + piece, n*VAD_FRAME)].reshape(-1, VAD_FRAME)) for a in range(0, n*VAD_FRAME, piece)]
+    if hasattr(det, 'flush'): out.append(det.flush())
+    flags = np.concatenate(out or [np.zeros(0, bool)])
+    return dilate(flags, getattr(det, 'hangover', VAD_HANGOVER)) if hangover else flags
+
+# %% ../nbs/07c_emotion_over_time.ipynb #d09e9763
+SPEECH_FOLDERS = {  # real voices that Debian packages install: asterisk prompts, alsa-utils' channel names, codec2-examples' test speech
+    'asterisk en_US Allison': '/usr/share/asterisk/sounds/en_US_f_Allison', 'asterisk es_MX Allison': '/usr/share/asterisk/sounds/es_MX_f_Allison',
+    'asterisk fr_CA June': '/usr/share/asterisk/sounds/fr_CA_f_June', 'asterisk it_IT Carlo': '/usr/share/asterisk/sounds/it_IT_m_Carlo',
+    'asterisk ru_RU': '/usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU', 'asterisk fr': '/usr/share/asterisk/sounds/fr',
+    'asterisk es': '/usr/share/asterisk/sounds/es', 'alsa-utils': '/usr/share/sounds/alsa', 'codec2-examples': '/usr/share/codec2/raw'}
+CODEC2_SPEECH = ('hts1a', 'hts2a', 'forig', 'morig', 'kristoff', 'cq_ref', 'big_dog', 'cross')  # its clean speech; the rest are radio, modem or sine tests
+
+def _seconds(p:Path)->float:
+    "A prompt's length from its header or size: WAV header; GSM 6.10 is 33 bytes per 160 samples at 8 kHz; codec2 raw is 16-bit at 8 kHz."
+    import soundfile as sf
+    if p.suffix == '.wav': i = sf.info(str(p)); return i.frames/i.samplerate
+    return p.stat().st_size/33*160/8000 if p.suffix == '.gsm' else p.stat().st_size/2/8000
+
+def installed_speech(min_s:float=0.8, max_s:float=6.0, # keep prompts of this length (seconds)
+                     folders:dict=SPEECH_FOLDERS,      # source name -> folder
+                    )->pd.DataFrame: # source, path, seconds; attrs: 'missing' sources not installed here, 'skipped' unreadable files
+    "The real speech prompts installed on this machine, found at run time: a missing folder or an unreadable file is listed, not an error."
+    rows, missing, skipped = [], [], []
+    for source, folder in folders.items():
+        folder = Path(folder)
+        if not folder.is_dir(): missing.append(source); continue
+        files = ([folder/f'{n}.raw' for n in CODEC2_SPEECH] if source == 'codec2-examples' else
+                 sorted(p for p in folder.rglob('*') if p.suffix in ('.wav', '.gsm') and p.name != 'Noise.wav' and p.parent.name != 'silence'))  # asterisk's silence/ holds pauses, alsa's Noise.wav noise
+        for p in files:
+            try: rows.append(dict(source=source, path=str(p), seconds=round(_seconds(p), 3)))
+            except Exception as e: skipped.append(f'{p.name}: {e}')
+    out = pd.DataFrame(rows, columns=['source', 'path', 'seconds'])
+    out = out[out['seconds'].between(min_s, max_s) & (out['seconds'] > 0)].reset_index(drop=True)
+    out.attrs.update(missing=missing, skipped=skipped)
+    return out
+
+def read_prompt(path:str|Path,      # a WAV, GSM or codec2 raw (16-bit, 8 kHz) file
+                sr:int=FEATURE_SR,  # resampled to this rate
+               )->np.ndarray: # mono float32
+    "One speech prompt as mono float32 at `sr`; `VideoError` naming the file when it is missing, empty or unreadable."
+    import soxr
+    path = Path(path)
+    if path.suffix != '.raw':
+        with open_media(path) as c: return np.concatenate([s for _, _, s in media_frames(c, video=False, sr=sr, path=path)] or [np.zeros(0, np.float32)])
+    if not path.is_file() or path.stat().st_size < 2: raise VideoError(path, 'missing or empty raw file')
+    return soxr.resample(np.fromfile(path, '<i2', path.stat().st_size//2).astype(np.float32)/32768, 8000, sr).astype(np.float32)
+
+# %% ../nbs/07c_emotion_over_time.ipynb #7c51a35b
+def prompt_speech(y:np.ndarray,       # one clean prompt
+                  sr:int=FEATURE_SR,
+                  top_db:float=35.0,  # silence: more than this below the prompt's loudest part
+                  bridge:float=0.2,   # gaps shorter than this (s) between words are speech
+                 )->np.ndarray: # (len(y),) bool
+    "Where a clean prompt is speech: `librosa.effects.split` against its own loudest part, short gaps between words bridged."
+    import librosa
+    mask, last = np.zeros(len(y), bool), None
+    for a, b in librosa.effects.split(y, top_db=top_db, frame_length=VAD_FRAME, hop_length=VAD_FRAME//4):
+        mask[(last if last is not None and a - last < bridge*sr else a):b] = True; last = b
+    return mask
+
+def speech_with_pauses(prompts:list,     # clean prompts, mono float32 at `sr`
+                       pauses:list,      # seconds of silence before each prompt, and one more after the last
+                       sr:int=FEATURE_SR,
+                       level_db:float=-20.0,  # each prompt's speech brought to this RMS (dBFS)
+                       spread_db:float=6.0,   # give or take up to this much, at random
+                       seed:int=SEED,
+                      )->tuple: # (sound, per-sample truth)
+    "A recording of prompts separated by pauses of known length, and where it is speech."
+    rng, parts, truth = np.random.default_rng(seed), [], []
+    for y, p in zip(prompts, pauses):
+        m = prompt_speech(y, sr)
+        g = 10**((level_db + rng.uniform(-spread_db, spread_db))/20)/np.sqrt(np.mean(np.square(y[m])) + 1e-12)
+        parts += [np.zeros(int(p*sr), np.float32), (g*y).astype(np.float32)]; truth += [np.zeros(int(p*sr), bool), m]
+    tail = int(pauses[len(prompts)]*sr)
+    return np.concatenate(parts + [np.zeros(tail, np.float32)]), np.concatenate(truth + [np.zeros(tail, bool)])
+
+# %% ../nbs/07c_emotion_over_time.ipynb #9530571e
+NOISES = ('white', 'pink', 'babble')
+
+def add_noise(y:np.ndarray,       # the recording
+              truth:np.ndarray,   # per-sample speech truth (the speech's power is measured there)
+              kind:str,           # one of `NOISES`
+              snr_db:float,       # speech power over noise power, in dB
+              seed:int=SEED,
+              babble:np.ndarray|None=None, # for 'babble': other speakers' speech, looped from a random start
+             )->np.ndarray: # the noisy recording, float32
+    "The recording with white, pink (1/f power) or babble noise added at a signal-to-noise ratio."
+    rng, n = np.random.default_rng(seed), len(y)
+    if kind == 'white': noise = rng.standard_normal(n)
+    elif kind == 'pink':
+        X = np.fft.rfft(rng.standard_normal(n)); X[0] = 0; X[1:] /= np.sqrt(np.arange(1, len(X)))
+        noise = np.fft.irfft(X, n)
+    elif kind == 'babble' and babble is not None and len(babble): noise = np.resize(np.roll(babble, int(rng.integers(len(babble)))), n)
+    else: raise ValueError(f'unknown noise {kind!r} (or babble without speech): use one of {NOISES}')
+    g = np.sqrt(np.mean(np.square(y[truth]))/(np.mean(np.square(noise))*10**(snr_db/10)))
+    return (y + g*noise).astype(np.float32)
+
+def frame_truth(truth:np.ndarray)->np.ndarray:
+    "Per-sample truth -> one flag per `VAD_FRAME`: speech when at least half the frame is."
+    n = len(truth)//VAD_FRAME
+    return truth[:n*VAD_FRAME].reshape(n, VAD_FRAME).mean(1) >= 0.5
+
+def vad_scores(flags:np.ndarray, truth:np.ndarray)->dict:
+    "Frame agreement of speech flags with the per-frame truth: accuracy, speech recall and speech precision."
+    n = min(len(flags), len(truth)); f, t = flags[:n], truth[:n]
+    return dict(accuracy=float((f == t).mean()), recall=float((f & t).sum()/max(t.sum(), 1)), precision=float((f & t).sum()/max(f.sum(), 1)))
+
 # %% ../nbs/07c_emotion_over_time.ipynb #fc9d50af
 UTTERANCE_BRIDGE = 6  # frames: pauses shorter than about 0.28 s do not end an utterance
 
@@ -292,11 +510,11 @@ class VoiceLane:
                  hop:float=0.5,               # seconds per step
                  sr:int=FEATURE_SR,           # sample rate of the samples fed
                  min_speech:float=MIN_SPEECH_S, # less speech than this in a window: silence
-                 vad=None,                    # frames (n, VAD_FRAME) -> (n,) speech flags; default `SpeechDetector()`
+                 vad='silero',                # 'silero', 'energy' or a detector (see `speech_detector`)
                 ):
         self.window, self.hop, self.sr, self.min_speech = window, hop, sr, min_speech
-        self.vad = vad or SpeechDetector()
-        self.buf, self.flags, self.start = np.zeros(0, np.float32), np.zeros(0, bool), 0  # samples from `start`, one flag per whole frame
+        self.vad = speech_detector(vad, sr)
+        self.buf, self.flags, self.start, self.sent = np.zeros(0, np.float32), np.zeros(0, bool), 0, 0  # samples from `start`; a flag per frame judged; frames given to the detector
         self.step, self.samples, self.runs = 0, 0, []  # next step, samples seen, speech runs (start s, end s)
         self.steps = []  # per step: (step, speech fraction, feature row or None)
 
@@ -308,13 +526,13 @@ class VoiceLane:
         "Take the next samples (mono float32 at `sr`) and turn every step whose window is complete into a row."
         self.buf = np.concatenate([self.buf, y]); self.samples += len(y)
         whole = len(self.buf)//VAD_FRAME
-        if whole > len(self.flags):
-            new = self.buf[len(self.flags)*VAD_FRAME:whole*VAD_FRAME].reshape(-1, VAD_FRAME)
-            self.flags = np.concatenate([self.flags, self.vad(new)])
+        if whole > self.sent:  # a detector may answer for fewer frames than it was given; the rest come with later calls
+            self.flags = np.concatenate([self.flags, self.vad(self.buf[self.sent*VAD_FRAME:whole*VAD_FRAME].reshape(-1, VAD_FRAME))]); self.sent = whole
         while self._bounds(self.step)[1] <= self.start + len(self.flags)*VAD_FRAME: self._emit()
 
     def close(self):
         "The steps left at the end of the sound, their windows cut short."
+        if hasattr(self.vad, 'flush'): self.flags = np.concatenate([self.flags, self.vad.flush()])
         while self.step*self.hop*self.sr < self.samples - VAD_FRAME: self._emit()
 
 # %% ../nbs/07c_emotion_over_time.ipynb #08966a06
@@ -322,7 +540,7 @@ def _emit(self:VoiceLane):
     "Step `self.step`: its share of speech and, when it is speech, the features of its window cut to the utterance it lies in."
     from emotion_nbdev.features import clip_features
     a, b, s0, s1 = self._bounds(self.step)
-    speech = dilate(self.flags)
+    speech = dilate(self.flags, getattr(self.vad, 'hangover', VAD_HANGOVER))
     f = lambda i: min(len(speech), max(0, (i - self.start)//VAD_FRAME))
     share = float(speech[f(s0):max(f(s1), f(s0) + 1)].mean()) if f(s0) < len(speech) else 0.0
     i, j = utterance(dilate(self.flags, UTTERANCE_BRIDGE), f(a), f(b), f(s0), max(f(s1), f(s0) + 1))
@@ -333,7 +551,7 @@ def _emit(self:VoiceLane):
     self.steps.append((self.step, share, row))
     self.step += 1
     drop = min(f(self._bounds(self.step)[0]), len(self.flags))
-    self.buf, self.flags, self.start = self.buf[drop*VAD_FRAME:], self.flags[drop:], self.start + drop*VAD_FRAME
+    self.buf, self.flags, self.start, self.sent = self.buf[drop*VAD_FRAME:], self.flags[drop:], self.start + drop*VAD_FRAME, self.sent - drop
 
 def _run(self:VoiceLane, t0, t1):
     "Add a stretch of speech, merged with the previous one when they touch."
@@ -684,14 +902,15 @@ def _shared_labels(models, face_model:str|None)->tuple:
     have = [set(map(str, models.audio.classes_))] + ([set(models.faces[face_model].labels)] if face_model else [])
     return tuple(l for l in EMOTIONS if all(l in h for h in have))
 
-def _analyse(path, models, video:bool, face_fps, window, hop, track, max_seconds, progress, face_model, detect_every)->Timeline:
+def _analyse(path, models, video:bool, face_fps, window, hop, track, max_seconds, progress, face_model, detect_every, vad='silero')->Timeline:
     "Probe, decode once feeding both lanes, answer per step, fuse, and say what is missing."
+    speech_detector(vad)  # a wrong name fails before any decoding
     info = probe_video(path, max_seconds, need_video=video)
     if not video and not info.has_audio: raise VideoError(path, 'no sound track to analyse')
     labels = _shared_labels(models, face_model if video else None)
     fm = models.faces[face_model] if video else None
     face = FaceLane(fm, labels, face_fps, info.fps, detect_every, getattr(models, 'trust', {}).get(face_model)) if video else None
-    voice, assess = (VoiceLane(window, hop), _assess_voice(models, labels)) if info.has_audio else (None, None)
+    voice, assess = (VoiceLane(window, hop, vad=vad), _assess_voice(models, labels)) if info.has_audio else (None, None)
     end, notes = _decode(path, info, face, voice, assess, max_seconds, progress)
     if face: face.flush()
     if voice: voice.close(); _voice_results(voice, assess, final=True)
@@ -706,7 +925,7 @@ def _analyse(path, models, video:bool, face_fps, window, hop, track, max_seconds
     if video and track != 'largest' and not (ids >= 0).any() and not faces.empty: notes.append(f'track {track} never seen: face lane empty')
     if video and faces['track'].nunique() > 1: notes.append(f"{faces['track'].nunique()} face tracks; the face lane follows " + ('the largest face at each step' if track == 'largest' else f'track {track}'))
     synthetic = getattr(models, 'synthetic', {})
-    source = {**asdict(info), 'readable_s': round(end, 3), 'window': window, 'hop': hop, 'face_fps': face_fps if video else None, 'track': track if video else None,
+    source = {**asdict(info), 'readable_s': round(end, 3), 'window': window, 'hop': hop, 'vad': vad if isinstance(vad, str) else type(vad).__name__, 'face_fps': face_fps if video else None, 'track': track if video else None,
               'face_model': face_model if video else None, 'face_data': fm.data if video else None,
               'voice_data': ('synthetic' if synthetic.get('audio') else 'real') if 'audio' in synthetic else None,
               'analysed_frames': face.frames if face else 0, 'detections': face.tracker.detections if face else 0}
@@ -724,9 +943,10 @@ def analyse_video(path:str|Path,            # a video: mp4, mov, mkv, webm, avi,
                   annotate:str|Path|None=None, # also write the video with boxes and labels here (see `annotate_video`)
                   face_model:str='fer2013', # which of `models.faces` reads the faces
                   detect_every:int|None=None, # run the face detector every k-th analysed frame; None: about once a second
+                  vad='silero',             # the voice-activity detector: 'silero', 'energy' (see `speech_detector`)
                  )->Timeline:
     "Emotion over time from a video's faces and sound track, fused per step; one decoding pass, memory flat in the video's length."
-    tl = _analyse(path, models, True, face_fps, window, hop, track, max_seconds, progress, face_model, detect_every)
+    tl = _analyse(path, models, True, face_fps, window, hop, track, max_seconds, progress, face_model, detect_every, vad)
     if annotate is not None: annotate_video(path, tl, annotate)
     return tl
 
@@ -764,9 +984,10 @@ def analyse_long_audio(path:str|Path, # an audio file (wav, flac, mp3, ogg, m4a,
                        hop:float=0.5,      # seconds per step of the timeline
                        progress:bool=False, # show a tqdm bar (seconds of sound)
                        max_seconds:float|None=None, # refuse a longer recording (`VideoError`)
+                       vad='silero',       # the voice-activity detector: 'silero', 'energy' (see `speech_detector`)
                       )->Timeline:
     "Emotion over time from a long recording: speech and silence, one voice answer per step (voice lane only)."
-    return _analyse(path, models, False, None, window, hop, None, max_seconds, progress, None, None)
+    return _analyse(path, models, False, None, window, hop, None, max_seconds, progress, None, None, vad)
 
 # %% ../nbs/07c_emotion_over_time.ipynb #531023ff
 def _draw(rgb, faces, banner):
