@@ -37,6 +37,8 @@ def test_silero_runs_without_torch():
             "f = detect_speech(np.zeros(22050, np.float32), 'silero'); assert len(f) == 43 and not f.any(); assert 'torch' not in sys.modules")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
+    from importlib.metadata import requires
+    assert not [q for q in requires('onnxruntime') or [] if q.lower().startswith('torch')]  # nor does the runtime pull it in
 
 def test_blocks_equal_chunk_by_chunk():
     "The state carried between calls: one call over 40 chunks gives what 40 calls of one chunk give."
