@@ -14,13 +14,18 @@ from .core import EMOTIONS, SEED, ModelCard, SkipReport, UnknownEmotionError, is
 
 # %% auto #0
 __all__ = ['EXERCISES', 'CORE_SPELLINGS', 'CORE_ROOT', 'CORE_WALK', 'AUDIO_NAMES', 'RAVDESS_TREE', 'HASH_INPUTS', 'PROX_ROW',
-           'EXPLAIN_CANDIDATES', 'READ_IMAGE_FILES', 'Verdict', 'verdict', 'close', 'exercise', 'exercise_table',
+           'EXPLAIN_CANDIDATES', 'READ_IMAGE_FILES', 'FACE_BOX', 'TRUST_SCORES', 'TRACK_BOXES', 'VAD_FLAGS',
+           'SERVER_UPLOAD', 'UPLOAD_ERROR', 'CLI_LINES', 'Verdict', 'verdict', 'close', 'exercise', 'exercise_table',
            'check_refused_spellings', 'check_skip_report', 'check_card_from_folds', 'check_file_labels',
            'check_duration_by_sex', 'check_ravdess_index', 'check_parse_hash', 'check_standin', 'check_resume_calls',
            'check_sentence_grouped_accuracy', 'check_pca_without_scaling', 'check_feature_group', 'check_l1_sparsity',
            'check_best_shift', 'check_curvature_factor', 'check_top_group', 'check_missing_rms', 'check_explainable',
            'check_mouth_width', 'check_mouth_ratio', 'check_read_image', 'check_pose_loss', 'check_pose_accuracy',
-           'check_distance_pairs', 'check_largest_layer', 'check_seed_cnn_weights', 'check_test_set_size']
+           'check_distance_pairs', 'check_largest_layer', 'check_seed_cnn_weights', 'check_test_set_size',
+           'check_loudness_invariance', 'check_noise_snr', 'check_short_clip', 'check_square_box', 'check_fer_reorder',
+           'view_toy', 'check_stable_faces', 'trust_toy', 'check_toy_ece', 'check_toy_temperature', 'check_conformal',
+           'check_box_iou', 'check_hangover', 'check_sine_level', 'check_user_message', 'check_upload_bytes',
+           'check_refusal_status', 'check_exit_statuses', 'check_commands', 'check_index_defaults']
 
 # %% ../nbs/10_exercises.ipynb #be0a644e
 class Verdict(str):
@@ -509,23 +514,27 @@ def check_distance_pairs(pairs:tuple|None=None,    # at most 6 (i, j) landmark i
     ref = float(evaluate_grouped(pipe, X, y, g)['accuracy'].mean())
     return verdict(close(accuracy, ref, 0.005), 'your pairs are fine; measure them alone (keep_coordinates=False) after LandmarkNormalizer, with a scaler, on 5 subject folds')
 
-# %% ../nbs/10_exercises.ipynb #2ff113fd
+# %% ../nbs/10_exercises.ipynb #1bbcd6e6
+@functools.lru_cache(maxsize=None)
+def _seed_layers(input_size:int)->pd.DataFrame:
+    "`layer_table` of the seed network for `input_size` faces (built once per size)."
+    from emotion_nbdev.cnn import layer_table, seed_cnn
+    return layer_table(seed_cnn(input_size=input_size))
+
 @exercise('06_face_cnn', 'predict which kind of layer of the seed network holds most weights')
 def check_largest_layer(answer:str|None=None, # a Keras layer type, e.g. 'Conv2D'
                        )->Verdict:
     "Right when `answer` is the type of the layer of `seed_cnn()` with the most weights."
-    from emotion_nbdev.cnn import layer_table, seed_cnn
     if answer is None: return _ask("a Keras layer type such as 'Conv2D'")
-    t = layer_table(seed_cnn())
+    t = _seed_layers(128)
     return verdict(str(answer).strip().lower() == t.loc[t['weights'].idxmax(), 'type'].lower(), "a layer's weights grow with its inputs times its outputs: where are the most inputs?")
 
 @exercise('06_face_cnn', 'weights of the seed network at 64 x 64 input')
 def check_seed_cnn_weights(answer:int|None=None, # `seed_cnn(input_size=64).count_params()`
                           )->Verdict:
     "Right when `answer` is the exact number of weights of the seed network for 64 x 64 faces."
-    from emotion_nbdev.cnn import seed_cnn
     if answer is None: return _ask('the number of weights of seed_cnn(input_size=64)')
-    return verdict(close(answer, seed_cnn(input_size=64).count_params(), 0), 'only one layer changes with the input size: the first one after Flatten')
+    return verdict(close(answer, _seed_layers(64)['weights'].sum(), 0), 'only one layer changes with the input size: the first one after Flatten')
 
 @exercise('06_face_cnn', 'test faces needed for a 95% interval of at most +-0.05')
 def check_test_set_size(answer:int|None=None, # the smallest multiple of 10 faces
@@ -536,3 +545,231 @@ def check_test_set_size(answer:int|None=None, # the smallest multiple of 10 face
     width = lambda n: np.subtract(*accuracy_interval(round(0.8 * n), n)[::-1])
     ref = next(n for n in range(10, 100_000, 10) if width(n) <= 0.1)
     return verdict(close(answer, ref, 0), 'try n = 10, 20, 30, ... with accuracy_interval(round(0.8 * n), n) until the interval is at most 0.1 wide')
+
+# %% ../nbs/10_exercises.ipynb #fa232664
+def _first_clip()->tuple:
+    "(signal at `FEATURE_SR`, clip id) of the embedded corpus's first clip."
+    from emotion_nbdev.audio_data import load_synthetic_speech
+    from emotion_nbdev.features import load_audio
+    row = load_synthetic_speech().manifest.iloc[0]
+    return load_audio(row['path']), row['clip_id']
+
+@exercise('02_audio_features', 'predict which feature groups ignore loudness')
+def check_loudness_invariance(answer:set|None=None, # the groups of `FEATURE_SLICES` that change by less than 1% when the clip is half as loud
+                             )->Verdict:
+    "Right when `answer` is exactly the feature groups whose values move by less than 1% (`relative_difference`) at half the amplitude."
+    from emotion_nbdev.features import FEATURE_SLICES, clip_features, relative_difference
+    if answer is None: return _ask('the set of feature groups that stay within 1% when the first clip is played at half its amplitude')
+    y, _ = _first_clip()
+    rel = relative_difference(clip_features(0.5 * y), clip_features(y))
+    ref = {k for k, s in FEATURE_SLICES.items() if rel[s].max() < 0.01}
+    got = {answer} if isinstance(answer, str) else set(answer)
+    if got - ref: return verdict(False, 'one you chose depends on the level: powers, their logarithms and their root mean square do')
+    return verdict(got == ref, 'more groups ignore the level: which ones are normalised per frame, or are ratios and differences of log powers?')
+
+@exercise('02_audio_features', 'measure the signal-to-noise ratio of the noise copy')
+def check_noise_snr(answer:float|None=None, # SNR in dB of the first clip's 'noise' copy, measured from the signal and the copy
+                   )->Verdict:
+    "Right when `answer` is the measured SNR of the first clip's noise augmentation, within 0.1 dB."
+    from emotion_nbdev.features import FEATURE_SR, augment_rng, augment_signal
+    if answer is None: return _ask("the SNR in dB you measure between the first clip and its augment_signal(y, FEATURE_SR, 'noise', augment_rng(clip_id, 'noise')) copy")
+    y, clip = _first_clip()
+    noisy, _ = augment_signal(y, FEATURE_SR, 'noise', augment_rng(clip, 'noise'))
+    ref = 10 * np.log10(np.mean(y.astype(float) ** 2) / np.mean((noisy.astype(float) - y) ** 2))
+    return verdict(close(answer, ref, 0.1), 'the noise is the copy minus the clip; compare the mean powers, in dB; then compare with the strength the augmentation drew')
+
+@exercise('02_audio_features', 'predict what a clip one sample too short gives')
+def check_short_clip(answer:str|None=None, # 'features' or 'error': what `clip_features` does with MIN_SAMPLES - 1 samples
+                    )->Verdict:
+    "Right when `answer` says whether `clip_features` computes features or raises for a clip one sample shorter than `MIN_SAMPLES`."
+    from emotion_nbdev.audio_data import UnreadableAudioError
+    from emotion_nbdev.features import MIN_SAMPLES, clip_features
+    a = _word(answer, ('features', 'error'))
+    if a is None: return _ask("'features' or 'error'")
+    try: clip_features(np.zeros(MIN_SAMPLES - 1, np.float32) + 0.01); ref = 'features'
+    except UnreadableAudioError: ref = 'error'
+    return verdict(a == ref, 'how many samples does one frame of the features need, and does the book pad silently?')
+
+# %% ../nbs/10_exercises.ipynb #f4cb254d
+FACE_BOX = (40, 30, 100, 110)  # a face box (left, top, right, bottom) in an image 100 rows high and 160 wide
+
+@exercise('07_face_pretrained', "the square crop fer's settings make of a face box")
+def check_square_box(answer:dict|None=None, # {'unclipped': box, 'clipped': box}: `square_face_box` of `FACE_BOX` with `offset=FER_OFFSET`, without and with shape (100, 160)
+                    )->Verdict:
+    "Right when both squares of `FACE_BOX` (fer's offset, unclipped and clipped to a 100 x 160 image) are right."
+    from emotion_nbdev.face_pretrained import FER_OFFSET, square_face_box
+    if answer is None: return _ask("{'unclipped': (l, t, r, b), 'clipped': (l, t, r, b)} for FACE_BOX with offset=FER_OFFSET, clipped to shape (100, 160)")
+    ref = {'unclipped': square_face_box(FACE_BOX, offset=FER_OFFSET), 'clipped': square_face_box(FACE_BOX, offset=FER_OFFSET, shape=(100, 160))}
+    if not isinstance(answer, dict) or tuple(answer.get('unclipped', ())) != ref['unclipped']:
+        return verdict(False, "the square's side is the box's longer side plus the offset on each side, centred on the box")
+    return verdict(tuple(answer.get('clipped', ())) == ref['clipped'], 'clipping keeps the square inside the image: rows are the first number of a shape')
+
+@exercise('07_face_pretrained', "write to_book_order: the network's outputs in the book's label order")
+def check_fer_reorder(fn=None, # your function: (n, 7) probabilities in `FER_CLASSES` order -> (n, 7) in `EMOTIONS` order
+                     )->Verdict:
+    "Right when `fn` reorders the FER2013 network's columns into the order of `EMOTIONS`."
+    from emotion_nbdev.face_pretrained import FER_LABELS
+    if fn is None: return _ask("your function to_book_order(P) for probabilities in the network's order")
+    P = np.random.default_rng(SEED).dirichlet(np.ones(7), 5)
+    try: got = np.asarray(fn(P.copy()), float)
+    except Exception as e: return verdict(False, f'your function raised {type(e).__name__}: {e}')
+    ref = P[:, [FER_LABELS.index(e) for e in EMOTIONS]]
+    return verdict(got.shape == ref.shape and np.allclose(got, ref), "FER_LABELS names the network's columns in the book's words: pick them in EMOTIONS' order")
+
+# %% ../nbs/10_exercises.ipynb #a69ed81b
+def view_toy()->np.ndarray:
+    "(4 faces, 1 + 9 views, 7 labels) of made-up probabilities: each face's own input first, then its nine views."
+    rng = np.random.default_rng(SEED)
+    P = rng.dirichlet(np.ones(7) * 0.3, (4, 10))
+    P[0, :, 3] += 2; P[1, :8, 5] += 2; P[2, ::2, 0] += 2; P[3, 0, 6] += 2; P[3, 1:, 2] += 2
+    return P / P.sum(-1, keepdims=True)
+
+@exercise('07_face_pretrained', 'which faces of view_toy() are stable')
+def check_stable_faces(answer:list|None=None, # the positions of the faces of `view_toy()` whose agreement reaches `STABLE_AGREEMENT`
+                      )->Verdict:
+    "Right when `answer` lists the faces of `view_toy()` that at least `STABLE_AGREEMENT` of the views agree with."
+    from emotion_nbdev.face_pretrained import STABLE_AGREEMENT, view_agreement
+    if answer is None: return _ask('the list of positions of the faces of view_toy() that are stable by view_agreement')
+    ref = [int(i) for i in np.flatnonzero(view_agreement(view_toy()) >= STABLE_AGREEMENT)]
+    return verdict(sorted(int(a) for a in answer) == ref, "a face's answer is the top label of its own input (position 0); count the views whose top label is the same")
+
+# %% ../nbs/10_exercises.ipynb #496f9104
+def trust_toy(overconfident:bool=False, # sharpen the probabilities (logits doubled), as an overconfident model does
+             )->tuple: # (true labels (300,), probabilities (300, 3), labels)
+    "Made-up predictions of 3 classes whose labels are drawn from the probabilities themselves (calibrated), or sharpened."
+    from scipy.special import softmax
+    rng = np.random.default_rng(SEED)
+    logits = rng.normal(0, 1.5, (300, 3))
+    labels = ['a', 'b', 'c']
+    y = np.array([labels[rng.choice(3, p=p)] for p in softmax(logits, axis=1)])
+    return y, softmax(logits * (2.0 if overconfident else 1.0), axis=1), labels
+
+TRUST_SCORES = tuple(np.round(np.random.default_rng(SEED).gamma(2.0, 1.0, 40), 3))  # held-out novelty scores of in-distribution rows
+
+@exercise('07b_honest_answers', "the calibration error of the overconfident toy")
+def check_toy_ece(answer:float|None=None, # `expected_calibration_error` of `trust_toy(overconfident=True)` with 10 bins
+                 )->Verdict:
+    "Right when `answer` is the 10-bin top-label ECE of the overconfident toy, within 1e-6."
+    from emotion_nbdev.trust import expected_calibration_error
+    if answer is None: return _ask('the expected calibration error of trust_toy(overconfident=True), 10 bins')
+    return verdict(close(answer, expected_calibration_error(*trust_toy(True)), 1e-6), "pass the toy's labels, probabilities and label order as they come")
+
+@exercise('07b_honest_answers', 'predict the temperature fitted to an overconfident model')
+def check_toy_temperature(answer:str|None=None, # 'above', 'below' or 'equal': the fitted temperature against 1
+                         )->Verdict:
+    "Right when `answer` says on which side of 1 the temperature fitted to the overconfident toy lies."
+    from emotion_nbdev.trust import fit_temperature
+    a = _word(answer, ('above', 'below', 'equal'))
+    if a is None: return _ask("'above', 'below' or 'equal'")
+    t = fit_temperature(trust_toy(True)[1], trust_toy(True)[0], trust_toy(True)[2])
+    return verdict(a == ('above' if t > 1.001 else 'below' if t < 0.999 else 'equal'), 'dividing log-probabilities by a temperature above 1 flattens them: what does an overconfident model need?')
+
+@exercise('07b_honest_answers', 'the novelty thresholds of 40 held-out scores')
+def check_conformal(answer:dict|None=None, # {0.95: threshold, 0.99: threshold} of `TRUST_SCORES`
+                   )->Verdict:
+    "Right when both conformal thresholds of `TRUST_SCORES` are right (infinite where 40 scores cannot promise the rate)."
+    from emotion_nbdev.trust import conformal_threshold
+    if answer is None: return _ask('{0.95: threshold, 0.99: threshold} of TRUST_SCORES')
+    ref = {r: conformal_threshold(np.array(TRUST_SCORES), r) for r in (0.95, 0.99)}
+    ok = isinstance(answer, dict) and all(close(answer.get(r), v, 1e-9) or (np.isinf(v) and answer.get(r) == v) for r, v in ref.items())
+    return verdict(ok, 'sort the scores and take the ceil((n + 1) x rate)-th smallest; with too few scores, no finite threshold keeps the promise')
+
+# %% ../nbs/10_exercises.ipynb #a127f930
+TRACK_BOXES = ((10, 10, 50, 50), (30, 20, 70, 60))  # a face box in one frame, and in the next
+VAD_FLAGS = (0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0)     # speech flags of twelve frames
+
+@exercise('07c_emotion_over_time', 'the overlap of a face box in two frames')
+def check_box_iou(answer:float|None=None, # intersection over union of `TRACK_BOXES`
+                 )->Verdict:
+    "Right when `answer` is the IoU of the two boxes of `TRACK_BOXES`, within 1e-9."
+    from emotion_nbdev.timeline import box_iou
+    if answer is None: return _ask('the intersection over union of the two boxes of TRACK_BOXES')
+    return verdict(close(answer, box_iou(*TRACK_BOXES), 1e-9), 'intersection: the overlap of the x ranges times that of the y ranges; union: both areas minus it')
+
+@exercise('07c_emotion_over_time', 'predict the flags after a hangover of two frames')
+def check_hangover(answer:list|None=None, # `dilate(VAD_FLAGS, k=2)` as 0s and 1s (or bools)
+                  )->Verdict:
+    "Right when `answer` is `VAD_FLAGS` widened by two frames on each side."
+    from emotion_nbdev.timeline import dilate
+    if answer is None: return _ask('the twelve flags of dilate(VAD_FLAGS, k=2), as 0s and 1s')
+    ref = dilate(np.array(VAD_FLAGS), 2).astype(int).tolist()
+    return verdict(list(map(int, answer)) == ref if len(answer) == len(ref) else False, 'every speech frame lends its flag to the k frames on each side of it')
+
+@exercise('07c_emotion_over_time', "the level of a half-amplitude sine")
+def check_sine_level(answer:float|None=None, # `frame_db` of one `VAD_FRAME` of a 1 kHz sine of amplitude 0.5 at 22,050 Hz
+                    )->Verdict:
+    "Right when `answer` is the level in dB relative to full scale of a half-amplitude sine, within 0.05 dB."
+    from emotion_nbdev.timeline import VAD_FRAME, frame_db
+    if answer is None: return _ask('the level in dB of one VAD_FRAME of a 1 kHz sine of amplitude 0.5 sampled at 22,050 Hz')
+    frame = 0.5 * np.sin(2 * np.pi * 1000 * np.arange(VAD_FRAME) / 22050)
+    return verdict(close(answer, frame_db(frame[None])[0], 0.05), "a sine's mean power is half its amplitude squared; the level is 10 log10 of that")
+
+# %% ../nbs/10_exercises.ipynb #453fc7fc
+SERVER_UPLOAD = '/srv/emotion/uploads/x7f3/upload.wav'  # where a server saved an upload
+UPLOAD_ERROR = f"{SERVER_UPLOAD}: corrupt or unsupported audio: Error opening '{SERVER_UPLOAD}' (see /srv/emotion/logs/today.log)"
+
+@exercise('08_app', 'predict the message the server sends for a corrupt upload')
+def check_user_message(answer:str|None=None, # `user_message(UPLOAD_ERROR, SERVER_UPLOAD, 'my clip.wav')`
+                      )->Verdict:
+    "Right when `answer` is the message `user_message` makes of `UPLOAD_ERROR` for an upload the user named 'my clip.wav'."
+    from emotion_nbdev.app import user_message
+    if answer is None: return _ask("the text of user_message(UPLOAD_ERROR, SERVER_UPLOAD, 'my clip.wav'), written before you run it")
+    ref = user_message(UPLOAD_ERROR, SERVER_UPLOAD, 'my clip.wav')
+    return verdict(str(answer).strip() == ref, "the saved file becomes the user's name everywhere; any other server path becomes '<server file>'")
+
+@exercise('08_app', 'the largest upload of a 2.5 MB limit, in bytes')
+def check_upload_bytes(answer:int|None=None, # `Limits(max_upload_mb=2.5).max_upload_bytes`
+                      )->Verdict:
+    "Right when `answer` is the byte limit of `Limits(max_upload_mb=2.5)`."
+    from emotion_nbdev.app import Limits
+    if answer is None: return _ask('the max_upload_bytes of Limits(max_upload_mb=2.5)')
+    return verdict(close(answer, Limits(max_upload_mb=2.5).max_upload_bytes, 0), 'a megabyte here is 1024 x 1024 bytes, and the limit is a whole number')
+
+@exercise('08_app', 'the HTTP status of each refusal')
+def check_refusal_status(answer:dict|None=None, # {'too large': status, 'no face': status, 'queue full': status, 'too slow': status}
+                        )->Verdict:
+    "Right when `answer` gives the status the API documents for each kind of refusal."
+    from emotion_nbdev.app import ERRORS
+    if answer is None: return _ask("{'too large': ..., 'no face': ..., 'queue full': ..., 'too slow': ...}: the API's HTTP statuses")
+    words = {'too large': 'too large', 'no face': 'no face', 'queue full': 'queue full', 'too slow': 'time limit'}
+    ref = {k: next(s for s, e in ERRORS.items() if w in e['description']) for k, w in words.items()}
+    return verdict(isinstance(answer, dict) and all(answer.get(k) == v for k, v in ref.items()), "read the descriptions of the API's ERRORS")
+
+# %% ../nbs/10_exercises.ipynb #4dc36f93
+CLI_LINES = (['download', '--list'], ['download', 'savee'], ['index', '--calm', 'maybe'])  # command lines whose exit status to predict
+
+def _exit_status(argv:list)->int:
+    "The exit status of `emotion-nbdev ARGV`, its output swallowed (argparse's own errors exit with their status)."
+    import contextlib, io
+    from emotion_nbdev.cli import main
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try: return main(list(argv))
+        except SystemExit as e: return int(e.code or 0)
+
+@exercise('09_cli', 'predict the exit status of three command lines')
+def check_exit_statuses(answer:list|None=None, # the exit status of each command line of `CLI_LINES`
+                       )->Verdict:
+    "Right when `answer` gives the exit status of every command line of `CLI_LINES`."
+    if answer is None: return _ask('a list with the exit status of each command line of CLI_LINES')
+    ref = [_exit_status(a) for a in CLI_LINES]
+    return verdict(list(answer) == ref, 'success is 0; a refusal with a message, and a usage error caught by argparse, each have their status')
+
+@exercise('09_cli', 'the commands the parser knows')
+def check_commands(answer:set|None=None, # the names of every command of `build_parser()`
+                  )->Verdict:
+    "Right when `answer` is the set of command names of `emotion-nbdev`."
+    import argparse
+    from emotion_nbdev.cli import build_parser
+    if answer is None: return _ask('the set of command names of build_parser()')
+    ref = set(next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices)
+    got = {answer} if isinstance(answer, str) else set(answer)
+    return verdict(got == ref, f"{'no such command among them' if got - ref else 'some are missing'}: emotion-nbdev --help lists them")
+
+@exercise('09_cli', "predict what index parses when given no options")
+def check_index_defaults(answer:dict|None=None, # {'dataset': ..., 'calm': ..., 'media': ..., 'show_skipped': ...} of `emotion-nbdev index`
+                        )->Verdict:
+    "Right when `answer` gives the values `index` takes for four options it is not given."
+    from emotion_nbdev.cli import build_parser
+    if answer is None: return _ask("{'dataset': ..., 'calm': ..., 'media': ..., 'show_skipped': ...} as `emotion-nbdev index` parses them")
+    ref = {k: getattr(build_parser().parse_args(['index']), k) for k in ('dataset', 'calm', 'media', 'show_skipped')}
+    return verdict(isinstance(answer, dict) and all(answer.get(k) == v for k, v in ref.items()), 'emotion-nbdev index --help says each default')

@@ -1,5 +1,5 @@
 "The chapters' exercise checks: each says 'not yet' to a wrong answer (and to none) and 'right' to the solution."
-import tempfile, zipfile
+import json, re
 from pathlib import Path
 import numpy as np
 import pytest
@@ -17,12 +17,28 @@ def one_thread():
 def test_every_chapter_has_three_checks_that_ask_when_called_with_nothing():
     table = ex.exercise_table()
     assert table.groupby('chapter').size().min() >= 3, table.groupby('chapter').size()
-    assert {'00_core', '01_audio_data', '01b_datasets', '03_audio_model', '03a_prox_solver', '03b_explain_voice',
-            '04_face_data', '05_face_landmarks', '06_face_cnn'} <= set(table.chapter)
+    chapters = {p.stem for p in (Path(__file__).parents[1]/'nbs').glob('0*.ipynb')}
+    assert chapters <= set(table.chapter), chapters - set(table.chapter)  # every numbered chapter has its exercises
     for name in table.check:
         v = getattr(ex, name)()
         assert not_yet(v) and v.startswith('not yet: pass '), (name, v)
         assert repr(v) == str(v)  # shown as plain text in a notebook
+
+def test_chapter_exercise_sections_call_their_own_checks():
+    "A chapter's Exercises section calls each of its registered checks, with nothing (the reader supplies the answer)."
+    table, found = ex.exercise_table(), 0
+    for nb in sorted((Path(__file__).parents[1]/'nbs').glob('0*.ipynb')):
+        cells = json.loads(nb.read_text())['cells']
+        start = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown' and ''.join(c['source']).startswith('## Exercises')), None)
+        if start is None: continue
+        found += 1
+        code = [''.join(c['source']).strip() for c in cells[start:] if c['cell_type'] == 'code']
+        calls = [c for c in code if re.fullmatch(r'check_\w+\(\)', c)]
+        assert [c[:-2] for c in calls] == table[table.chapter == nb.stem].check.tolist(), (nb.name, calls)
+        assert all(re.fullmatch(r'(from emotion_nbdev\.exercises import [\w, ]+|check_\w+\(\))', c) for c in code), nb.name  # no solution in the chapter
+        outputs = [''.join(o['data']['text/plain']) for c in cells[start:] if c['cell_type'] == 'code' for o in c['outputs']]
+        assert len(outputs) == len(calls) and all(o.startswith('not yet: pass ') for o in outputs), (nb.name, outputs)
+    assert found >= 9
 
 def test_core_checks():
     assert right(ex.check_refused_spellings({'Bored', 'contempt'}))
@@ -86,7 +102,6 @@ def test_audio_model_checks(speech):
 def test_prox_and_explain_checks():
     assert right(ex.check_l1_sparsity('fewer')) and not_yet(ex.check_l1_sparsity('the same'))
     assert right(ex.check_best_shift({1.0: 1.0, 0.0: 1.75})) and not_yet(ex.check_best_shift({1.0: 2.0, 0.0: 1.75}))
-    L = ex.check_curvature_factor.__wrapped__ if hasattr(ex.check_curvature_factor, '__wrapped__') else None
     from emotion_nbdev.prox import prox_metric
     S = ex._prox_fold()[2]
     ref = prox_metric(S)[0]/(0.5*(S[:, 0]**2).mean())
@@ -129,7 +144,49 @@ def test_distance_pairs_right():
 def test_cnn_checks():
     from emotion_nbdev.cnn import accuracy_interval, seed_cnn
     assert right(ex.check_largest_layer('Dense')) and not_yet(ex.check_largest_layer('Conv2D'))
-    assert right(ex.check_seed_cnn_weights(seed_cnn(input_size=64).count_params())) and not_yet(ex.check_seed_cnn_weights(seed_cnn().count_params()))
+    weights = seed_cnn(input_size=64).count_params()
+    assert right(ex.check_seed_cnn_weights(weights)) and not_yet(ex.check_seed_cnn_weights(weights + 1))
     width = lambda n: accuracy_interval(round(0.8*n), n)[1] - accuracy_interval(round(0.8*n), n)[0]
     n = next(n for n in range(10, 10_000, 10) if width(n) <= 0.1)
     assert width(n - 10) > 0.1 and right(ex.check_test_set_size(n)) and not_yet(ex.check_test_set_size(n + 10))
+
+def test_audio_features_checks():
+    assert right(ex.check_loudness_invariance({'zcr', 'chroma', 'contrast', 'tonnetz'}))
+    assert not_yet(ex.check_loudness_invariance({'zcr', 'chroma', 'contrast', 'tonnetz', 'mfcc'})) and not_yet(ex.check_loudness_invariance({'chroma'}))
+    from emotion_nbdev.features import FEATURE_SR, augment_rng, augment_signal
+    y, clip = ex._first_clip()
+    noisy, drawn = augment_signal(y, FEATURE_SR, 'noise', augment_rng(clip, 'noise'))
+    snr = 10*np.log10(np.mean(y.astype(float)**2)/np.mean((noisy.astype(float) - y)**2))
+    assert abs(snr - drawn) < 0.5 and right(ex.check_noise_snr(snr)) and not_yet(ex.check_noise_snr(snr + 0.5))
+    assert right(ex.check_short_clip('error')) and not_yet(ex.check_short_clip('features'))
+
+def test_pretrained_face_checks():
+    assert right(ex.check_square_box({'unclipped': (20, 20, 120, 120), 'clipped': (20, 20, 120, 100)}))
+    assert not_yet(ex.check_square_box({'unclipped': (20, 20, 120, 120), 'clipped': (20, 20, 120, 120)}))
+    from emotion_nbdev.face_pretrained import FER_LABELS
+    assert right(ex.check_fer_reorder(lambda P: P[:, [FER_LABELS.index(e) for e in EMOTIONS]])) and not_yet(ex.check_fer_reorder(lambda P: P))
+    assert right(ex.check_stable_faces([0, 1])) and not_yet(ex.check_stable_faces([0, 1, 2]))
+
+def test_trust_checks():
+    from emotion_nbdev.trust import expected_calibration_error
+    y, p, labels = ex.trust_toy()
+    assert set(y) == set(labels) and np.allclose(p.sum(1), 1)
+    calibrated, over = expected_calibration_error(y, p, labels), expected_calibration_error(*ex.trust_toy(True))
+    assert calibrated < over and right(ex.check_toy_ece(over)) and not_yet(ex.check_toy_ece(calibrated))
+    assert right(ex.check_toy_temperature('above')) and not_yet(ex.check_toy_temperature('below'))
+    s = np.sort(ex.TRUST_SCORES)
+    assert right(ex.check_conformal({0.95: s[38], 0.99: float('inf')})) and not_yet(ex.check_conformal({0.95: s[37], 0.99: s[-1]}))
+
+def test_timeline_app_cli_checks():
+    assert right(ex.check_box_iou(600/2600)) and not_yet(ex.check_box_iou(600/3200))
+    assert right(ex.check_hangover([1]*11 + [0])) and not_yet(ex.check_hangover([0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0])) and not_yet(ex.check_hangover([1]))
+    assert right(ex.check_sine_level(10*np.log10(0.125))) and not_yet(ex.check_sine_level(-6.02))
+    assert right(ex.check_user_message("my clip.wav: corrupt or unsupported audio: Error opening 'my clip.wav' (see <server file>)"))
+    assert not_yet(ex.check_user_message(ex.UPLOAD_ERROR))
+    assert right(ex.check_upload_bytes(2_621_440)) and not_yet(ex.check_upload_bytes(2_500_000))
+    assert right(ex.check_refusal_status({'too large': 413, 'no face': 422, 'queue full': 503, 'too slow': 504}))
+    assert not_yet(ex.check_refusal_status({'too large': 400, 'no face': 422, 'queue full': 503, 'too slow': 504}))
+    assert right(ex.check_exit_statuses([0, 2, 2])) and not_yet(ex.check_exit_statuses([0, 1, 2]))
+    assert not_yet(ex.check_commands({'download', 'index'})) and 'no such command' in ex.check_commands({'fly'})
+    assert right(ex.check_index_defaults({'dataset': 'auto', 'calm': 'keep', 'media': 'audio', 'show_skipped': 10}))
+    assert not_yet(ex.check_index_defaults({'dataset': 'auto', 'calm': 'drop', 'media': 'audio', 'show_skipped': 10}))
