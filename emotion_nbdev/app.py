@@ -18,14 +18,14 @@ from . import __version__
 from .core import EMOTIONS, ModelCard, cache_dir, data_tag
 
 # %% auto #0
-__all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'SYNTHETIC_SOURCE', 'FACE_MODELS', 'ERRORS',
-           'SALIENCY_CHOICES', 'DEMO_CSS', 'LIVE_SECONDS', 'models_dir', 'TrainingData', 'train_demo_models',
-           'DemoModels', 'load_demo_models', 'model_cards', 'Limits', 'RequestError', 'user_message', 'analyse_audio',
-           'unfamiliar_note', 'apply_trust', 'analyse_face', 'saliency_image', 'draw_faces', 'audio_figure',
-           'video_timeline', 'analyse_video_request', 'AudioResult', 'ModelAnswer', 'FaceResult', 'FacesResult',
-           'Health', 'ErrorMessage', 'Segment', 'VideoResult', 'UploadLimit', 'Gate', 'create_api', 'demo_examples',
-           'data_banner', 'LiveSession', 'live_timeline', 'build_ui', 'create_app', 'BackgroundServer', 'share_link',
-           'warm_up', 'serve', 'load_test']
+__all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 'SYNTHETIC_SOURCE', 'FACE_MODELS',
+           'MACHINE_VOICES_NOTE', 'ERRORS', 'SALIENCY_CHOICES', 'DEMO_CSS', 'LIVE_SECONDS', 'models_dir',
+           'TrainingData', 'train_demo_models', 'DemoModels', 'load_demo_models', 'model_cards', 'Limits',
+           'RequestError', 'user_message', 'analyse_audio', 'unfamiliar_note', 'apply_trust', 'analyse_face',
+           'saliency_image', 'draw_faces', 'audio_figure', 'video_timeline', 'analyse_video_request', 'AudioResult',
+           'ModelAnswer', 'FaceResult', 'FacesResult', 'Health', 'ErrorMessage', 'Segment', 'VideoResult',
+           'UploadLimit', 'Gate', 'create_api', 'demo_examples', 'data_banner', 'LiveSession', 'live_timeline',
+           'build_ui', 'create_app', 'BackgroundServer', 'share_link', 'warm_up', 'serve', 'load_test']
 
 # %% ../nbs/08_app.ipynb #6e1ca3ad
 MODELS_ENV_VAR = 'EMOTION_MODELS_DIR'
@@ -289,7 +289,8 @@ def analyse_audio(models:DemoModels, # from `load_demo_models`
                   path:str|Path,      # the audio file
                   name:str|None=None, # the name the user gave it (for messages)
                   limits:Limits=Limits(),
-                 )->dict: # emotion, probabilities (calibrated), novelty, in_distribution, duration_s, sample_rate, data, truncated, note
+                  explain:bool=False, # add `explanation`: feature groups and seconds that moved the answer (`explain_audio`)
+                 )->dict: # emotion, probabilities (calibrated), novelty, in_distribution, duration_s, sample_rate, data, truncated, note[, explanation]
     "The emotion of one audio file and the probability of every class; `RequestError` for bad or oversized audio."
     from emotion_nbdev.audio_data import audio_info, audio_truncation, truncation_note, UnreadableAudioError
     from emotion_nbdev.features import load_audio, clip_features
@@ -298,7 +299,11 @@ def analyse_audio(models:DemoModels, # from `load_demo_models`
     except UnreadableAudioError as e: raise RequestError(422, user_message(e, path, name)) from None
     if duration > limits.max_audio_seconds:
         raise RequestError(413, f'{name}: audio is {duration:.1f} s long; this server accepts up to {limits.max_audio_seconds:g} s')
-    try: res = models.trust['audio'].assess(models.audio, clip_features(load_audio(path))[None])[0]
+    try:
+        y = load_audio(path); res = models.trust['audio'].assess(models.audio, clip_features(y)[None])[0]
+        if explain:
+            from emotion_nbdev.audio_explain import explain_audio
+            res['explanation'] = explain_audio(models.audio, y, trust=models.trust['audio'], source=name)
     except (UnreadableAudioError, ValueError, RuntimeError) as e: raise RequestError(422, user_message(e, path, name)) from None
     cut, synthetic = audio_truncation(path), models.synthetic['audio']
     unlike = None if res['in_distribution'] else unfamiliar_note('audio', models)
@@ -311,7 +316,11 @@ def unfamiliar_note(kind:str, # 'audio' or 'landmarks'
     what = 'voice' if kind == 'audio' else 'face'
     data = 'the synthetic voices' if kind == 'audio' and models.synthetic['audio'] else 'the recordings' if kind == 'audio' else \
            'the drawn synthetic faces' if models.synthetic['landmarks'] else 'the faces'
-    return f'this {what} is unlike {data} the model learned from; its guess is unreliable'
+    return f'this {what} is unlike {data} the model learned from; its guess is unreliable' + \
+           (f'. {MACHINE_VOICES_NOTE}' if kind == 'audio' and models.synthetic['audio'] else '')
+
+MACHINE_VOICES_NOTE = ('The voice model has only heard machine voices; to give it real ones (RAVDESS, downloaded and checked, '
+                       'then trained, calibrated and served): make demo DATA=ravdess')
 
 # %% ../nbs/08_app.ipynb #461a5990
 _DLIB_LOCK = threading.Lock()
@@ -452,7 +461,7 @@ def analyse_video_request(models:DemoModels, path:str|Path, name:str|None=None, 
                 data={'face': tl.source['face_data'], 'voice': tl.source['voice_data']})
 
 # %% ../nbs/08_app.ipynb #2dc74592
-from fastapi import FastAPI, File, UploadFile, Request
+from fastapi import FastAPI, File, UploadFile, Request, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -466,6 +475,7 @@ class AudioResult(BaseModel):
     data: str = Field(description="what the model was trained on: 'synthetic' or 'real'")
     truncated: dict[str, float]|None = Field(None, description="set when the file holds less than its header declares: 'declared_s' and 'readable_s'; the answer is for the readable part")
     note: str = ''
+    explanation: dict|None = Field(None, description="with ?explain=true: each feature group's exact share of every class's logit ('contributions', 'contributions_by_class', 'intercept', 'logits') and which seconds moved the answer ('occlusion': start_s, end_s, delta_probability); see the voice explanation chapter")
 
 class ModelAnswer(BaseModel):
     emotion: str = Field(description="this model's most probable emotion")
@@ -483,6 +493,9 @@ class FaceResult(BaseModel):
     model: str = Field(description='the face model that gave `emotion` and `probabilities`')
     novelty: float|None = Field(None, description="the default model's novelty score; null when its training data is not here to compare with")
     in_distribution: bool|None = Field(None, description="false when the face is unlike the default model's training data; null when that cannot be checked")
+    face_px: int = Field(description="the face box's longer side in pixels")
+    agreement: float|None = Field(None, description="share of nine cheap views of the face (mirror, shifts, zooms, tilts) whose top label equals `emotion`, 0 to 1: how stable the answer is, not how right")
+    stable: bool|None = Field(None, description='agreement at or above the threshold chosen in the pretrained face chapter (7 of 9 views)')
     models: dict[str, ModelAnswer] = Field(description="every face model's answer for this face, by model name")
 
 class FacesResult(BaseModel):
@@ -616,9 +629,10 @@ def _predict_routes(app, models:DemoModels, limits:Limits, gate:Gate):
             return await gate.run(fn, models, path, name, limits, timeout=timeout)
 
     @app.post('/api/audio', response_model=AudioResult, responses=ERRORS, tags=['predict'])
-    async def audio(file: UploadFile = File(description='an audio file: WAV, FLAC, OGG or MP3')):
-        "The emotion of a speech clip and the probability of every emotion."
-        return await run(file, analyse_audio)
+    async def audio(file: UploadFile = File(description='an audio file: WAV, FLAC, OGG or MP3'),
+                    explain: bool = Query(False, description='also say which feature groups and which seconds moved the answer')):
+        "The emotion of a speech clip and the probability of every emotion (and, with explain=true, why)."
+        return await run(file, lambda *a: analyse_audio(*a, explain=explain))
 
     @app.post('/api/face', response_model=FacesResult, responses=ERRORS, tags=['predict'])
     async def face(file: UploadFile = File(description='a photo: JPEG, PNG, BMP, GIF, WebP or TIFF')):
@@ -693,10 +707,16 @@ def _trust_words(a:dict, kind:str, models)->str:
     "The flag next to an answer: nothing when the input is familiar, the reason in words when not."
     return '' if a.get('in_distribution') is not False else f"**Unfamiliar input ({kind} model):** {unfamiliar_note(kind, models)} (novelty {a['novelty']:.2f})."
 
+def _stability_words(f:dict)->str:
+    "The flag next to an unstable face answer: how many views agreed, and the face's size."
+    if f.get('stable') is not False: return ''
+    return (f"**Unstable answer ({f['model']} model):** only {f['agreement']:.0%} of nine views of this {f['face_px']} px face "
+            f"(mirror, small shifts, zooms, tilts) agree on {f['emotion']}; treat it as a guess.")
+
 def _fade(text, kinds):
     "Fade each answer whose flag in `text` says the input is unfamiliar to its model; UI only, not part of the API."
     import gradio as gr
-    out = [gr.Label(elem_classes=['faded'] if f'Unfamiliar input ({k} model)' in (text or '') else []) for k in kinds]
+    out = [gr.Label(elem_classes=['faded'] if f'Unfamiliar input ({k} model)' in (text or '') or f'Unstable answer ({k} model)' in (text or '') else []) for k in kinds]
     return out if len(out) > 1 else out[0]
 
 def _guarded(gate:Gate, fn, *args, timeout:float|None=None):
@@ -707,13 +727,15 @@ def _guarded(gate:Gate, fn, *args, timeout:float|None=None):
 
 # %% ../nbs/08_app.ipynb #5cbeb12b
 def _audio_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
-    "The Audio tab: a clip (upload or microphone) -> probability bars, the novelty flag, waveform and mel figure."
+    "The Audio tab: a clip (upload or microphone) -> probability bars, the novelty flag, waveform and mel figure, and why."
     import gradio as gr
+    from emotion_nbdev.audio_explain import plot_explanation
     def predict_audio(path):
-        "Emotion probabilities of a speech clip, and its waveform and mel spectrogram."
+        "Emotion probabilities of a speech clip, its waveform and mel spectrogram, and which feature groups and seconds moved the answer."
         if not path: raise gr.Error('upload or record a clip first')
-        r = _guarded(gate, analyse_audio, models, path, Path(path).name, limits)
-        return r['probabilities'], audio_figure(path, f"predicted {r['emotion']} ({r['data']}-data model)"), _trust_words(r, 'audio', models)
+        r = _guarded(gate, analyse_audio, models, path, Path(path).name, limits, True)
+        why = plot_explanation(r['explanation'], title=f"why {r['emotion']}: the seconds and feature groups that moved the answer")
+        return r['probabilities'], audio_figure(path, f"predicted {r['emotion']} ({r['data']}-data model)"), _trust_words(r, 'audio', models), why
     with gr.Tab('Audio'):
         with gr.Row():
             with gr.Column():
@@ -722,9 +744,11 @@ def _audio_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
                 gr.Examples(examples['audio'], inputs=clip, label='synthetic clips, one per acted emotion')
             with gr.Column():
                 probs = gr.Label(num_top_classes=len(EMOTIONS), label=f"emotion probabilities (audio model, {data_tag(models.synthetic['audio'])})", elem_id='audio-probs')
+                if models.synthetic['audio']: gr.Markdown(MACHINE_VOICES_NOTE.replace('make demo DATA=ravdess', '`make demo DATA=ravdess`') + '.', elem_id='audio-machine-voices')
                 flag = gr.Markdown(elem_id='audio-flag')
                 plot = gr.Plot(label='waveform and mel spectrogram', elem_id='audio-plot')
-        go.click(predict_audio, clip, [probs, plot, flag], api_name='predict_audio') \
+                why = gr.Plot(label='why this answer', elem_id='audio-why')
+        go.click(predict_audio, clip, [probs, plot, flag, why], api_name='predict_audio') \
           .then(lambda text: _fade(text, ['audio']), flag, probs, api_visibility='private')
 
 # %% ../nbs/08_app.ipynb #c90a9ae3
@@ -739,7 +763,7 @@ def _face_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
         f = r['faces'][0]
         summary = f"{len(r['faces'])} face(s); face 1: **{f['emotion']}** ({f['model']}, {r['data']} faces); " + \
                   ', '.join(f"{k}: {a['emotion']} ({a['data']} faces)" for k, a in f['models'].items() if k != f['model'])
-        flags = ' '.join(_trust_words(f['models'][k], k, models) for k in FACE_MODELS if k in models.trust)
+        flags = ' '.join([_stability_words(f)] + [_trust_words(f['models'][k], k, models) for k in FACE_MODELS if k in models.trust])
         return (draw_faces(shown, r), summary + (f'\n\n{flags}' if flags.strip() else ''), *(f['models'][k]['probabilities'] for k in FACE_MODELS))
     with gr.Tab('Face'):
         with gr.Row():

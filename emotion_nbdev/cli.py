@@ -351,12 +351,13 @@ def _face_trusts(paths:list, models:dict)->dict:
 
 # %% ../nbs/09_cli.ipynb #09c108c0
 def _face_record(path:str, faces:list, models:dict)->dict:
-    "One image's JSON record: each face's box, emotion, probabilities, the model that gave them and its data."
+    "One image's JSON record: each face's box, emotion, probabilities, the model that gave them and its data, and how stable the answer is."
     first = models[next(iter(models))]
     keep = [dict(box=f['box'], emotion=f['emotion'], probabilities={k: round(v, 4) for k, v in f['probabilities'].items()},
                  model=first.name, data=first.data, **({'landmarks': f['landmarks']} if f['landmarks'] is not None else {}),
                  **({'models': {k: a['emotion'] for k, a in f['models'].items()}} if len(models) > 1 else {}),
                  **({'whole_image': True} if f.get('whole_image') else {}),
+                 **{k: f[k] for k in ('face_px', 'agreement', 'stable') if f.get(k) is not None},
                  **{k: f['models'][first.name][k] for k in ('novelty', 'in_distribution') if k in f['models'][first.name]}) for f in faces]
     return {'path': path, 'faces': keep} if keep else {'path': path, 'error': 'no face found'}
 
@@ -393,6 +394,8 @@ def cmd_predict_face(args:argparse.Namespace, # parsed `predict-face` options
                 print(f"{path}: face {i + 1} at {tuple(f['box'])}: {f['emotion']} (p={f['probabilities'][f['emotion']]:.2f}; {f['model']}, trained on {f['data']})")
                 if f.get('in_distribution') is False:
                     print(f"{path}: face {i + 1}: warning: this face is unlike the {f['data']} the model learned from; its guess is unreliable (novelty {f['novelty']:.2f})")
+                if f.get('stable') is False:
+                    print(f"{path}: face {i + 1}: warning: unstable answer: only {f['agreement']:.0%} of nine views of this {f['face_px']} px face agree on it")
     return 1 if failed else 0
 
 # %% ../nbs/09_cli.ipynb #7029a11f
@@ -458,7 +461,7 @@ def cmd_predict_audio(args:argparse.Namespace, # parsed `predict-audio` options
     from emotion_nbdev.core import UntrustedModelError
     from emotion_nbdev.audio_model import load_audio_model, predict_emotion
     from emotion_nbdev.audio_data import UnreadableAudioError, audio_truncation, truncation_note
-    from emotion_nbdev.features import load_audio, clip_features
+    from emotion_nbdev.features import load_audio, clip_features, FEATURE_SR
     from emotion_nbdev.trust import load_trust, trust_path
     try:
         model, meta = load_audio_model(args.model)
@@ -469,8 +472,12 @@ def cmd_predict_audio(args:argparse.Namespace, # parsed `predict-audio` options
     failed = 0
     for f in args.files:
         try:
-            res = {'path': f, **(trust.assess(model, clip_features(load_audio(f))[None])[0] if trust else predict_emotion(f, model))}
+            y = load_audio(f)
+            res = {'path': f, **(trust.assess(model, clip_features(y)[None])[0] if trust else predict_emotion(y, model, sr=FEATURE_SR))}
             if cut := audio_truncation(f): res['truncated'] = cut  # analysed for what it holds, and said so
+            if args.explain:
+                from emotion_nbdev.audio_explain import explain_audio
+                res['explanation'] = explain_audio(model, y, trust=trust, source=f)
         except (UnreadableAudioError, ValueError) as e: res, failed = {'path': f, 'error': str(e)}, failed + 1
         if args.json: print(json.dumps(res))
         elif 'error' in res: print(f"{f}: error: {res['error']}")
@@ -480,7 +487,16 @@ def cmd_predict_audio(args:argparse.Namespace, # parsed `predict-audio` options
             if res.get('in_distribution') is False:
                 data = 'the synthetic voices' if meta.get('synthetic') else 'the recordings'
                 print(f"{f}: warning: this voice is unlike {data} the model learned from; its guess is unreliable (novelty {res['novelty']:.2f})")
+            if 'explanation' in res: print(_why_line(f, res['explanation']))
+    if failed and len(args.files) > 1: print(f'{failed} of {len(args.files)} files could not be analysed', file=sys.stderr)
     return 1 if failed else 0
+
+def _why_line(f:str, why:dict)->str:
+    "One line of `explain_audio`'s answer: the groups by their share of the answer's logit, and the quarter second that mattered most."
+    groups = ', '.join(f'{g} {v:+.2f}' for g, v in sorted(why['contributions'].items(), key=lambda kv: -abs(kv[1])))
+    occ = why['occlusion']; k = max(range(len(occ['delta_probability'])), key=occ['delta_probability'].__getitem__)
+    return (f"{f}: why {why['emotion']}: logit shares {groups}; muting {occ['start_s'][k]:.2f}-{occ['end_s'][k]:.2f} s "
+            f"lowers its probability most ({-occ['delta_probability'][k]:+.2f})")
 
 # %% ../nbs/09_cli.ipynb #7eaef070
 @command
@@ -492,6 +508,7 @@ def add_predict_audio(sub, # the sub-parsers action of `build_parser`
     p.add_argument('model', metavar='MODEL', help='model file from emotion-nbdev train-audio')
     p.add_argument('files', nargs='+', metavar='FILE', help='audio files')
     p.add_argument('--json', action='store_true', help='one JSON object per line: path, emotion, probabilities (or path, error)')
+    p.add_argument('--explain', action='store_true', help="also say why: each feature group's share of the answer's logit and the seconds that moved it (in --json: an 'explanation' object)")
     p.set_defaults(func=cmd_predict_audio)
     return p
 

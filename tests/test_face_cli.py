@@ -77,7 +77,7 @@ def test_predict_face_json_batch_goes_on(tmp_path, model):
     recs = [json.loads(l) for l in r.stdout.splitlines()]
     assert [Path(x['path']).name for x in recs] == ['a.png', 'bad.png', 'rgba.png']
     face = recs[0]['faces'][0]
-    assert set(face) == {'box', 'landmarks', 'emotion', 'probabilities', 'model', 'data'} and len(face['landmarks']) == 68 and face['emotion'] in EMOTIONS
+    assert set(face) == {'box', 'landmarks', 'emotion', 'probabilities', 'model', 'data', 'face_px'} and len(face['landmarks']) == 68 and face['emotion'] in EMOTIONS
     assert face['data'] == 'synthetic faces'
     assert abs(sum(face['probabilities'].values()) - 1) < 1e-3
     assert 'not a readable image' in recs[1]['error'] and recs[2]['error'] == 'no face found'
@@ -92,6 +92,7 @@ def test_predict_face_default_model_is_trained_on_real_faces(tmp_path):
     face = json.loads(r.stdout)['faces'][0]
     assert (face['model'], face['emotion'], face['data']) == ('fer2013', 'happiness', 'FER2013 (real faces)')
     assert face['probabilities']['happiness'] >= 0.95 and 'landmarks' not in face
+    assert 0 <= face['agreement'] <= 1 and isinstance(face['stable'], bool) and face['face_px'] > 50  # how stable the answer is over nine views
     r = run('predict-face', tmp_path/'a.png')
     assert r.returncode == 0 and 'happiness' in r.stdout and 'trained on FER2013 (real faces)' in r.stdout
 
