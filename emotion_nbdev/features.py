@@ -100,33 +100,83 @@ def reference_features(y:np.ndarray, # mono float32 signal at `sr`
             np.mean(ton.T, axis=0)])
 
 # %% ../nbs/02_audio_features.ipynb #182e22cf
-def _centred_stft(y, n_fft, hop, **kw):
-    "STFT with frames centred on each hop and zeros outside the signal (librosa's `center=True`), padded here."
-    import librosa
-    return librosa.stft(np.pad(y, n_fft // 2), n_fft=n_fft, hop_length=hop, center=False, **kw)
+def _frames(y, n_fft, hop):
+    "Frames of `y` centred on each hop with zeros outside it (librosa's `center=True`), in float64: a view, no copy."
+    return np.lib.stride_tricks.sliding_window_view(np.pad(y, n_fft // 2).astype(np.float64), n_fft)[::hop]
 
-def _tuning(S, sr, bins_per_octave):
-    "librosa's tuning estimate from the |STFT| `S`; when no bin is pitched (silence, a few ms) librosa's fallback, 0."
+@lru_cache(maxsize=8)
+def _window(n_fft, window):
     import librosa
+    return librosa.filters.get_window(window, n_fft, fftbins=True)
+
+def _rfft_rows(frames, bins=slice(None), window=None, block=64):
+    "The real FFT of each row (times `window`) in float64, columns `bins` kept in complex64: the arithmetic of librosa's STFT."
+    out = np.empty((len(frames), len(range(frames.shape[1] // 2 + 1)[bins])), np.complex64)
+    for s in range(0, len(frames), block):  # a block's FFT stays in cache; one FFT of every row would fill fresh memory
+        f = frames[s:s + block]
+        out[s:s + block] = np.fft.rfft(f if window is None else f * window, axis=1)[:, bins]
+    return out
+
+def _centred_stft(y, n_fft, hop, window='hann'):
+    "`librosa.stft(y, n_fft=n_fft, hop_length=hop, window=window)` bit for bit, zeros outside the signal; frames in columns."
+    return _rfft_rows(_frames(y, n_fft, hop), window=None if window == 'ones' else _window(n_fft, window)).T
+
+def _zero_crossing_rate(y, frame_length, hop):
+    "`librosa.feature.zero_crossing_rate(y=y, frame_length=..., hop_length=...)` bit for bit, from one pass over the signal."
+    neg = np.pad(y, frame_length // 2, mode='edge').astype(np.float64) < -1e-10  # librosa takes |x| <= 1e-10 as 0, not negative
+    changes = np.r_[0, np.cumsum(neg[1:] != neg[:-1])]
+    starts = np.arange(0, len(neg) - frame_length + 1, hop)
+    return ((changes[starts + frame_length - 1] - changes[starts]) / frame_length)[None]
+
+# %% ../nbs/02_audio_features.ipynb #7da757eb
+@lru_cache(maxsize=16)
+def _pitch_rows(sr, n_fft):
+    "The rows of an |STFT| in piptrack's default band: 150 Hz up to 4 kHz (or the Nyquist frequency), end excluded."
+    f = np.linspace(0, sr / 2, 1 + n_fft // 2)  # librosa.fft_frequencies
+    rows = np.flatnonzero((150.0 <= f) & (f < min(4000.0, sr / 2)))
+    return int(rows[0]), int(rows[-1]) + 1
+
+def _pitched(S, sr):
+    "The frequencies `librosa.estimate_tuning(S=S, sr=sr)` counts: piptrack's peaks in its band, at or above their median."
+    n_fft = 2 * (S.shape[0] - 1)
+    lo, hi = _pitch_rows(sr, n_fft)
+    X = S[lo - 1:hi + 1]  # the band and one row either side: the neighbours piptrack's stencils read
+    T = X * (X > 0.1 * S.max(axis=0))  # a peak must reach a tenth of its frame's maximum
+    r, c = np.nonzero((T[1:-1] > T[:-2]) & (T[1:-1] >= T[2:]))
+    below, at, above = X[r, c], X[r + 1, c], X[r + 2, c]
+    a, b = (above + below).astype(np.float64) - 2.0 * at, (above - below).astype(np.float64) / 2  # librosa's numba stencil
+    shift = np.where(np.abs(b) >= np.abs(a), 0.0, -b / np.where(a == 0, 1, a)).astype(np.float32)
+    pitch = (((r + lo) + shift) * float(sr) / n_fft).astype(S.dtype)
+    mag = at + 0.5 * ((above - below) / 2.0) * shift
+    keep = pitch > 0
+    return pitch[(mag >= np.median(mag[keep])) & keep] if keep.any() else pitch[:0]
+
+def _tuning(S, sr, bins_per_octave, pitched=None):
+    "librosa's tuning estimate from the |STFT| `S` (or its `_pitched` frequencies); with no pitched bin (silence, a few ms) librosa's fallback, 0."
+    import librosa
+    pitched = _pitched(S, sr) if pitched is None else pitched
     with warnings.catch_warnings():  # the fallback is the intended value; its warning would only repeat it
         warnings.filterwarnings('ignore', message='Trying to estimate tuning from empty frequency set', category=UserWarning)
-        return float(librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=bins_per_octave))
-
+        return float(librosa.pitch_tuning(pitched, bins_per_octave=bins_per_octave))
 
 # %% ../nbs/02_audio_features.ipynb #238f5741
 CQT_BINS_PER_OCTAVE, CQT_OCTAVES = 36, 7  # librosa.feature.chroma_cqt's defaults, used by tonnetz(y=...)
 
 @lru_cache(maxsize=256)
 def _cqt_filters(sr, tuning):
-    "Sparse FFT filters of each CQT octave (top first) and the length normalisation of every bin, as librosa's `cqt`."
+    "Sparse FFT filters of each CQT octave (top first) on the FFT bins they read, the length normalisation of every bin, and librosa's early downsampling `k` (it analyses `sr / 2**k`)."
     import librosa
     bpo, n = CQT_BINS_PER_OCTAVE, CQT_BINS_PER_OCTAVE * CQT_OCTAVES
     freqs = librosa.interval_frequencies(n, fmin=librosa.note_to_hz('C1') * 2.0**(tuning / bpo), intervals='equal', bins_per_octave=bpo)
     logf = np.log2(freqs)  # relative bandwidth of each bin from the local octave resolution, as librosa computes it
     res = np.r_[1 / (logf[1] - logf[0]), 2 / (logf[2:] - logf[:-2]), 1 / (logf[-1] - logf[-2])]
     alpha = (2.0**(2 / res) - 1) / (2.0**(2 / res) + 1)
-    lengths, _ = librosa.filters.wavelet_lengths(freqs=freqs, sr=sr, window='hann', filter_scale=1, gamma=0, alpha=alpha)
-    octaves, rate = [], float(sr)
+    _, cutoff = librosa.filters.wavelet_lengths(freqs=freqs, sr=sr, window='hann', filter_scale=1, gamma=0, alpha=alpha)
+    if cutoff > sr / 2: raise ValueError(f"the report's constant-Q tonnetz needs a sample rate above {2 * cutoff:.0f} Hz, not {sr} Hz")
+    k = min(max(0, int(np.ceil(np.log2(sr / 2 / cutoff)) - 1) - 1), max(0, (HOP & -HOP).bit_length() - CQT_OCTAVES))  # librosa's rule
+    top = rate = sr / 2**k  # a high rate is first halved k times: the filters still fit below its Nyquist frequency
+    lengths, _ = librosa.filters.wavelet_lengths(freqs=freqs, sr=top, window='hann', filter_scale=1, gamma=0, alpha=alpha)
+    octaves = []
     for i in range(CQT_OCTAVES):
         sl = slice(n - bpo * (i + 1), n - bpo * i)
         basis, lens = librosa.filters.wavelet(freqs=freqs[sl], sr=rate, window='hann', filter_scale=1, norm=1,
@@ -135,25 +185,32 @@ def _cqt_filters(sr, tuning):
         basis *= lens[:, None] / n_fft  # in place, in complex64, as librosa does
         fft = librosa.get_fftlib().fft(basis, n=n_fft, axis=1)[:, :n_fft // 2 + 1]
         sparse = librosa.util.sparsify_rows(fft, quantile=0.01, dtype=np.complex64)
-        sparse[:] *= np.sqrt(sr / rate)  # compensates the downsampling of lower octaves
-        octaves.append((sparse, n_fft)); rate /= 2
-    return octaves, np.sqrt(lengths)[:, None]
-
+        sparse[:] *= np.sqrt(top / rate)  # compensates the downsampling of lower octaves
+        lo, hi = int(sparse.indices.min()), int(sparse.indices.max()) + 1  # the FFT bins the octave's filters read
+        octaves.append((sparse[:, lo:hi].tocsr(), n_fft, slice(lo, hi))); rate /= 2
+    return octaves, np.sqrt(lengths)[:, None], k
 
 # %% ../nbs/02_audio_features.ipynb #0febb0f1
-def _report_tonnetz(y, sr, S):
-    "Frames of `librosa.feature.tonnetz(y=y, sr=sr)`, with cached CQT filters and the tuning taken from `S`."
+def _halve(y):
+    "`librosa.resample(y, orig_sr=2, target_sr=1, res_type='soxr_hq', scale=True)` bit for bit, without its per-call checks."
+    import librosa, soxr
+    out = librosa.util.fix_length(soxr.resample(y, 2, 1, quality='soxr_hq'), size=-(-len(y) // 2))
+    out /= np.sqrt(0.5)  # in float64, rounded to float32, as librosa does
+    return out
+
+def _report_tonnetz(y, sr, S, tuning=None):
+    "Frames of `librosa.feature.tonnetz(y=y, sr=sr)`, with cached CQT filters and the tuning (unless given) taken from `S`."
     import librosa
-    octaves, norm = _cqt_filters(sr, _tuning(S, sr, CQT_BINS_PER_OCTAVE))
-    resp, sig, hop = [], y, HOP
-    for i, (filters, n_fft) in enumerate(octaves):
-        resp.append(filters.dot(_centred_stft(sig, n_fft, hop, window='ones', dtype=np.complex64)))
-        if i < CQT_OCTAVES - 1: sig, hop = librosa.resample(sig, orig_sr=2, target_sr=1, res_type='soxr_hq', scale=True), hop // 2
+    octaves, norm, k = _cqt_filters(sr, _tuning(S, sr, CQT_BINS_PER_OCTAVE) if tuning is None else tuning)
+    sig = y if k == 0 else librosa.resample(y, orig_sr=2**k, target_sr=1, res_type='soxr_hq', scale=True)
+    resp, hop = [], HOP >> k
+    for i, (filters, n_fft, bins) in enumerate(octaves):
+        resp.append(filters.dot(_rfft_rows(_frames(sig, n_fft, hop), bins).T))  # only the bins the filters read
+        if i < CQT_OCTAVES - 1: sig, hop = _halve(sig), hop // 2
     frames = min(r.shape[1] for r in resp)
     V = np.asfortranarray(np.vstack([r[:, :frames] for r in resp[::-1]]))  # librosa's layout: same sums, same bits
     V /= norm  # in complex64 before the magnitude, as librosa does
     return librosa.feature.tonnetz(chroma=librosa.feature.chroma_cqt(C=np.abs(V), sr=sr, bins_per_octave=CQT_BINS_PER_OCTAVE), sr=sr)
-
 
 # %% ../nbs/02_audio_features.ipynb #19ca19ae
 @lru_cache(maxsize=8)
@@ -175,13 +232,15 @@ def clip_features(y:np.ndarray, # mono float32 signal at `sr`
     check_tonnetz(tonnetz)
     y = check_signal(y, sr)
     S = np.abs(_centred_stft(y, N_FFT, HOP))
-    tuning = _tuning(S, sr, 12)
+    pitched = _pitched(S, sr)  # one pitch track serves both tuning estimates (12 and 36 bins per octave)
+    tuning = _tuning(S, sr, 12, pitched)
     chroma = librosa.util.normalize(np.einsum('cf,ft->ct', _chroma_basis(sr, N_FFT, tuning), S, optimize=True), norm=np.inf, axis=-2)
     mel = np.einsum('ft,mf->mt', S**2, _mel_basis(sr, N_FFT), optimize=True)
     mfcc = scipy.fft.dct(librosa.power_to_db(mel), axis=-2, type=2, norm='ortho')[:20]
-    ton = _report_tonnetz(y, sr, S) if tonnetz == 'report' else librosa.feature.tonnetz(chroma=chroma, sr=sr)
+    ton = (_report_tonnetz(y, sr, S, _tuning(S, sr, CQT_BINS_PER_OCTAVE, pitched)) if tonnetz == 'report'
+           else librosa.feature.tonnetz(chroma=chroma, sr=sr))
     v = np.concatenate([
-        librosa.feature.zero_crossing_rate(y=y, frame_length=N_FFT, hop_length=HOP).mean(axis=1),
+        _zero_crossing_rate(y, N_FFT, HOP).mean(axis=1),
         chroma.mean(axis=1), mfcc.mean(axis=1),
         librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP).mean(axis=1),
         mel.mean(axis=1),

@@ -10,6 +10,7 @@ from emotion_nbdev.audio_data import load_synthetic_speech
 from emotion_nbdev.features import (FEATURE_NAMES, FEATURE_SLICES, FEATURE_SR, N_FEATURES, clip_features,
     reference_features, relative_difference, load_audio, augment_signal, augment_rng, TONNETZ_KINDS, FEATURE_VERSIONS,
     DEFAULT_TONNETZ, clip_feature_rows, extract_features, save_features, load_features, UnreadableAudioError)
+from emotion_nbdev.features import _centred_stft, _zero_crossing_rate, _tuning, _halve, _report_tonnetz  # the fast path's helpers
 from conftest import require_tool
 
 REAL_SPEECH = sorted(Path('/usr/share/sounds/alsa').glob('*_*.wav'))  # human voice: "Front Center", ...
@@ -69,6 +70,34 @@ def test_empty_and_too_short_clips_name_the_file(bad_inputs):
     for name, reason in [('zero_length.wav', 'empty audio: 0 samples'), ('empty_file.wav', 'empty file: 0 bytes'),
                          ('shorter_than_hop.wav', 'too short')]:
         with pytest.raises(UnreadableAudioError, match=rf'{name.replace(".", r"[.]")}: {reason}'): load_audio(bad_inputs/name)
+
+def _librosa_quietly(f):
+    "librosa's own call, with the warnings it gives on short or silent signals (its numbers are kept) silenced."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        return f()
+
+@settings(max_examples=15, deadline=None)
+@given(sr=st.sampled_from([8000, 16000, 22050, 44100, 96000]), seconds=st.floats(0.03, 1.0), f0=st.floats(60, 1000),
+       noise=st.floats(0, 0.5), silent=st.floats(0, 0.5), seed=st.integers(0, 2**16))
+def test_fast_path_helpers_repeat_librosas_bits(sr, seconds, f0, noise, silent, seed):
+    "The STFT, zero-crossing rate, tuning, 2:1 resampling and CQT tonnetz behind clip_features are librosa's numbers, bit for bit."
+    import librosa
+    rng = np.random.default_rng(seed)
+    t = np.arange(max(int(sr*seconds), 512))/sr
+    y = (0.3*np.sin(2*np.pi*f0*t) + noise*rng.standard_normal(t.size)) * (t >= silent * t[-1])  # a silent start, or all silent
+    y = y.astype(np.float32)
+    S = np.abs(_centred_stft(y, 2048, 512))
+    assert np.array_equal(S, _librosa_quietly(lambda: np.abs(librosa.stft(y))))
+    cqt_frames = _librosa_quietly(lambda: librosa.stft(y, n_fft=1024, hop_length=128, window='ones', dtype=np.complex64))
+    assert np.array_equal(_centred_stft(y, 1024, 128, window='ones'), cqt_frames)
+    assert np.array_equal(_zero_crossing_rate(y, 2048, 512), librosa.feature.zero_crossing_rate(y=y))
+    for bpo in (12, 36): assert _tuning(S, sr, bpo) == _librosa_quietly(lambda: librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=bpo)), bpo
+    assert np.array_equal(_halve(y), librosa.resample(y, orig_sr=2, target_sr=1, res_type='soxr_hq', scale=True))
+    if sr < 8500:  # the CQT's top filters reach about 4.1 kHz: librosa refuses, and so does the fast path, naming the rate
+        with pytest.raises(librosa.util.exceptions.ParameterError, match='exceed the Nyquist'): _librosa_quietly(lambda: librosa.feature.tonnetz(y=y, sr=sr))
+        with pytest.raises(ValueError, match=rf"constant-Q tonnetz needs a sample rate above \d+ Hz, not {sr} Hz"): _report_tonnetz(y, sr, S)
+    else: assert np.array_equal(_report_tonnetz(y, sr, S), _librosa_quietly(lambda: librosa.feature.tonnetz(y=y, sr=sr)))  # 44.1 kHz: early downsampling
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sr=st.sampled_from([8000, 16000, 22050, 24414, 44100, 48000]), seconds=st.floats(0.2, 1.5),
