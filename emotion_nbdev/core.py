@@ -12,10 +12,10 @@ from pathlib import Path
 from collections import Counter
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'EXTRA_EMOTIONS', 'DATA_ENV_VAR', 'CACHE_ENV_VAR', 'SEED', 'SYSTEM_FILE_NAMES', 'SAFE_TYPES',
+__all__ = ['EMOTIONS', 'EXTRA_EMOTIONS', 'DATA_ENV_VAR', 'CACHE_ENV_VAR', 'SEED', 'SYSTEM_FILE_NAMES', 'SAFE_TYPES', 'TF_NOISE',
            'UnknownEmotionError', 'normalize_emotion', 'package_data_dir', 'data_root', 'cache_dir', 'SkipReport',
            'is_hidden_or_system', 'data_tag', 'library_versions', 'file_sha256', 'UntrustedModelError', 'save_skops',
-           'load_skops', 'ModelCard']
+           'load_skops', 'ModelCard', 'native_stderr_filtered']
 
 # %% ../nbs/00_core.ipynb #6d234c91
 EMOTIONS = ('anger', 'disgust', 'fear', 'happiness', 'neutral', 'sadness', 'surprise')
@@ -214,3 +214,31 @@ class ModelCard:
         odd = sorted(set(d) - {f.name for f in fields(cls)})
         if odd: raise ValueError(f"model card {d.get('name')!r}: unknown field(s) {', '.join(odd)}")
         return cls(**d)
+
+# %% ../nbs/00_core.ipynb #266d2765
+import re, sys, threading
+from contextlib import contextmanager
+
+TF_NOISE = re.compile(r'oneDNN custom operations are on|All log messages before absl::InitializeLog|XNNPACK delegate for CPU'
+                      r'|NodeDef mentions attribute|triggered tf\.function retracing|Unable to register cu|computation placer'
+                      r'|TF-TRT Warning|This TensorFlow binary is optimized|rebuild TensorFlow with the appropriate compiler flags')
+
+@contextmanager
+def native_stderr_filtered(drop:re.Pattern=TF_NOISE, # lines to leave out
+                          ):
+    "While a block runs, pass the process's standard error (file descriptor 2) through a filter: every line but those `drop` matches goes on at once."
+    sys.stderr.flush()
+    saved = os.dup(2); r, w = os.pipe(); os.dup2(w, 2); os.close(w)
+    def pump():  # line by line (a progress bar's \r counts as a line end), as it arrives
+        buf = b''
+        while chunk := os.read(r, 65536):
+            buf += chunk
+            while m := re.search(rb'[\r\n]', buf):
+                line, buf = buf[:m.end()], buf[m.end():]
+                if not drop.search(line.decode(errors='replace')): os.write(saved, line)
+        if buf and not drop.search(buf.decode(errors='replace')): os.write(saved, buf)
+    t = threading.Thread(target=pump, daemon=True); t.start()
+    try: yield
+    finally:
+        sys.stderr.flush(); os.dup2(saved, 2)  # closes the pipe's last write end: the pump reads to its end
+        t.join(5); os.close(r); os.close(saved)
