@@ -1,24 +1,75 @@
 """Benchmark of the 175-dim feature extraction: the report's code vs both tonnetz kinds of `clip_features`, same clips, one run.
 
-Prints (and with --markdown, writes) a small table:
-- ms per clip on one core (load + features) for the report's code (separate calls, CQT tonnetz) and
-  `clip_features` with tonnetz='report' (the same numbers) and tonnetz='fast' (STFT tonnetz), and the ratios;
-- the floor: one STFT + mel projection of the same clip, to show how close the fast path gets;
-- clips/s of `extract_features` (default tonnetz) with 1 and 2 jobs; peak memory (psutil) for 1x and 4x the corpus (constant in size);
-- an extrapolation to a CREMA-D + TESS + SAVEE sized corpus (10.7k clips of 1.5-3.5 s, mean 2.5 s).
-Usage: python bench/bench_features.py [--clips N] [--markdown bench/RESULTS_features.md]
+Prints (and with --markdown, writes) small tables:
+- by clip length (1 s, 3 s, 10 s of speech): ms per clip, signal in memory, for the report's code (one librosa call
+  per feature, CQT tonnetz), `clip_features` with tonnetz='report' (the same numbers), the same function as it was
+  at `--baseline` (a git revision; the previous implementation) and tonnetz='fast', each the fastest of `--repeat`
+  runs, calls interleaved so that the machine's load falls on all alike; the ratio to the report's code with its
+  range over the clips; and the first call at a tuning not met before (the CQT filters are built then);
+- per corpus clip (load + features): synthetic speech and real speech, with one STFT + mel projection as the floor;
+- clips/s of `extract_features` (default tonnetz) with 1 and 2 jobs; peak memory (psutil) for 1x, 4x, 8x the corpus;
+- an extrapolation to a CREMA-D + TESS + SAVEE sized corpus (10.7k clips of 1.5-3.5 s, mean 2.5 s);
+- with --app: `POST /api/audio` latency of a 3 s clip from 8 concurrent clients, on two servers started from this
+  checkout with the same models, one with the features module of `--baseline`, in alternating rounds; and what one
+  request's parts cost in a single process (decode, features, model and novelty check).
+Usage: python bench/bench_features.py [--baseline REV] [--app] [--no-batch] [--markdown bench/RESULTS_features.md]
+With --app the models come from $EMOTION_MODELS_DIR (train them with `emotion-nbdev demo-models`).
 """
 import os
 for v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.setdefault(v, '1')  # one core per process
-import argparse, json, platform, subprocess, sys, time
+import argparse, importlib.util, io, json, platform, socket, subprocess, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
 
 def timed(f, repeat):
     f()  # warm-up (numba JIT, filter caches)
     t = time.perf_counter()
     for _ in range(repeat): f()
     return (time.perf_counter() - t) / repeat
+
+def features_at(rev, folder):
+    "The features module as it was at git revision `rev`, imported beside today's (its own caches)."
+    path = Path(folder)/'features_baseline.py'
+    path.write_text(subprocess.run(['git', '-C', str(ROOT), 'show', f'{rev}:emotion_nbdev/features.py'], capture_output=True, text=True, check=True).stdout)
+    spec = importlib.util.spec_from_file_location('emotion_nbdev._features_baseline', path)
+    mod = importlib.util.module_from_spec(spec); sys.modules[spec.name] = mod  # its dataclasses look themselves up there
+    spec.loader.exec_module(mod)
+    return mod
+
+def speech_of_length(seconds, speaker):
+    "`seconds` of synthetic speech by one speaker (clips end to end) at the feature rate."
+    from emotion_nbdev.audio_data import load_synthetic_speech
+    from emotion_nbdev.features import load_audio, FEATURE_SR
+    m = load_synthetic_speech().manifest
+    y = np.concatenate([load_audio(p) for p in m[m.speaker == speaker].path])
+    return np.resize(y, int(seconds * FEATURE_SR)).astype(np.float32)  # np.resize repeats the speaker's clips if needed
+
+def by_length(baseline, repeat, speakers=('V1', 'V2', 'V3')):
+    from emotion_nbdev.features import clip_features, reference_features, _cqt_filters
+    real = sorted(Path('/usr/share/sounds/alsa').glob('*_*.wav'))
+    rows = []
+    for seconds in (1, 3, 10):
+        clips = {f'synthetic {s}': speech_of_length(seconds, s) for s in speakers}
+        if real:
+            from emotion_nbdev.features import load_audio
+            clips['real (alsa-utils)'] = np.resize(np.concatenate([load_audio(p) for p in real]), int(seconds * 22050)).astype(np.float32)
+        for name, y in clips.items():
+            _cqt_filters.cache_clear()
+            t = time.perf_counter(); clip_features(y); first = time.perf_counter() - t  # filters of this clip's tuning built here
+            calls = {'code': lambda: reference_features(y), 'report': lambda: clip_features(y),
+                     'baseline': lambda: baseline.clip_features(y), 'fast': lambda: clip_features(y, tonnetz='fast')}
+            best, wall = {k: np.inf for k in calls}, {k: np.inf for k in calls}
+            for f in calls.values(): f()  # warm-up
+            for _ in range(repeat):  # interleaved: a burst of load hits every kind, not one
+                for k, f in calls.items():
+                    c, t = time.process_time(), time.perf_counter(); f()
+                    best[k], wall[k] = min(best[k], time.process_time() - c), min(wall[k], time.perf_counter() - t)
+            assert np.array_equal(clip_features(y), baseline.clip_features(y)), name  # the change kept every bit
+            rows.append(dict(seconds=seconds, clip=name, first=first, **best, **{f'wall_{k}': v for k, v in wall.items()}))
+    return rows
 
 def per_clip(paths, repeat):
     import librosa
@@ -64,26 +115,158 @@ def batch(copies, jobs):
     n, secs, main_b, workers_b = int(out[0]), float(out[1]), int(out[2]), int(out[3])
     return dict(clips=n, seconds=secs, clips_per_s=n/secs, peak_mb_main=main_b/2**20, peak_mb_workers=workers_b/2**20)
 
+SERVER_CODE = """
+import sys, importlib.util
+if sys.argv[2]:  # the baseline: its features module stands in for today's before anything imports it
+    spec = importlib.util.spec_from_file_location('emotion_nbdev.features', sys.argv[2])
+    mod = importlib.util.module_from_spec(spec); sys.modules['emotion_nbdev.features'] = mod; spec.loader.exec_module(mod)
+from emotion_nbdev.cli import main
+sys.exit(main(['serve', '--port', sys.argv[1]]))
+"""
+
+def start_server(baseline_file=''):
+    import httpx
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    p = subprocess.Popen([sys.executable, '-c', SERVER_CODE, str(port), str(baseline_file)], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env={**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False'})
+    url = f'http://127.0.0.1:{port}'
+    for _ in range(1200):
+        if p.poll() is not None: raise SystemExit(f'server exited with status {p.returncode}')
+        try:
+            if httpx.get(url + '/api/health', timeout=1).status_code == 200: return p, url
+        except httpx.HTTPError: time.sleep(0.5)
+    p.kill(); raise SystemExit('server did not start')
+
+def three_second_clip():
+    "A 3.0 s speech clip as a 16-bit WAV at 16 kHz (one synthetic speaker's clips end to end), as `bench/bench_app.py` sends."
+    import soundfile as sf
+    from emotion_nbdev.audio_data import load_synthetic_speech
+    m = load_synthetic_speech().manifest
+    y = np.concatenate([sf.read(p, dtype='float32')[0] for p in m[m.speaker == m.speaker.iloc[0]].path[:6]])[:3*16000]
+    buf = io.BytesIO(); sf.write(buf, y, 16000, format='WAV', subtype='PCM_16'); return buf.getvalue()
+
+def audio_requests(url, clip, clients, per_client):
+    "Latencies (ms) of `clients` concurrent clients each posting the clip `per_client` times, one after another."
+    import httpx
+    def client(_):
+        out = []
+        with httpx.Client(timeout=120) as c:
+            for _ in range(per_client):
+                t = time.perf_counter()
+                r = c.post(url + '/api/audio', files={'file': ('clip.wav', clip)})
+                out.append(1000 * (time.perf_counter() - t))
+                if r.status_code != 200: raise SystemExit(f'{url}: status {r.status_code}: {r.text[:200]}')
+        return out
+    with ThreadPoolExecutor(clients) as pool: return [ms for rs in pool.map(client, range(clients)) for ms in rs]
+
+def request_parts(baseline, clip, repeat):
+    "Fastest of `repeat` runs of each part of one /api/audio request, in this process, with the served models."
+    from emotion_nbdev.app import load_demo_models, analyse_audio
+    from emotion_nbdev.audio_data import audio_info
+    from emotion_nbdev.features import load_audio, clip_features
+    models = load_demo_models()
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d)/'clip.wav'; path.write_bytes(clip)
+        y = load_audio(path); x = clip_features(y)[None]
+        parts = {'header + decode + resample to 22,050 Hz': lambda: (audio_info(path), load_audio(path)),
+                 "features, tonnetz='report'": lambda: clip_features(y), 'features, baseline': lambda: baseline.clip_features(y),
+                 'model + calibration + novelty check': lambda: models.trust['audio'].assess(models.audio, x),
+                 'whole analysis (analyse_audio)': lambda: analyse_audio(models, path)}
+        return {k: 1000 * min(timed(f, 1) for _ in range(repeat)) for k, f in parts.items()}
+
+def app_load(baseline_file, baseline, rounds=4, clients=8, per_client=10, sequential=20):
+    clip = three_second_clip()
+    servers = {'baseline': start_server(baseline_file), 'now': start_server()}
+    lat, seq = {k: [] for k in servers}, {k: [] for k in servers}
+    try:
+        for _, url in servers.values(): audio_requests(url, clip, 1, 3)  # warm-up: lazy imports, filter caches
+        for r in range(rounds):  # alternating order, so that drifting load falls on both
+            for k in (('baseline', 'now') if r % 2 == 0 else ('now', 'baseline')):
+                lat[k] += audio_requests(servers[k][1], clip, clients, per_client)
+                seq[k] += audio_requests(servers[k][1], clip, 1, sequential // rounds)
+    finally:
+        for p, _ in servers.values(): p.terminate(); p.wait(30)
+    stats = {k: dict(n=len(v), p50=np.percentile(v, 50), p95=np.percentile(v, 95), max=max(v),
+                     one_p50=np.percentile(seq[k], 50), one_p95=np.percentile(seq[k], 95)) for k, v in lat.items()}
+    return stats, request_parts(baseline, clip, 5)
+
+def load_note(before, after):
+    return (f'1-minute load average {before:.1f} at the start and {after:.1f} at the end, on {os.cpu_count()} cores'
+            + (': other work shared the machine, so absolute times are inflated and vary between runs; compare within a table'
+               if max(before, after) > 1 else ''))
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--clips', type=int, default=28, help='synthetic clips timed one by one (default 28: 4 per emotion)')
-    ap.add_argument('--repeat', type=int, default=3, help='timed repetitions per clip (default 3)')
-    ap.add_argument('--markdown', help='also write the table to this Markdown file')
+    ap.add_argument('--clips', type=int, default=28, help='synthetic corpus clips timed one by one (default 28: 4 per emotion)')
+    ap.add_argument('--repeat', type=int, default=5, help='timed runs per clip and kind (default 5)')
+    ap.add_argument('--baseline', default='1b156cc^', help="git revision of the features module to compare with (default: before the bit-exact fast path)")
+    ap.add_argument('--no-batch', action='store_true', help='skip the extract_features batches and the extrapolation')
+    ap.add_argument('--app', action='store_true', help='also load-test POST /api/audio against a server with the baseline features')
+    ap.add_argument('--markdown', help='also write the tables to this Markdown file')
     a = ap.parse_args()
     load0 = os.getloadavg()[0]
+    tmp = tempfile.TemporaryDirectory()
+    baseline = features_at(a.baseline, tmp.name)
+    rev = subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--short', a.baseline], capture_output=True, text=True, check=True).stdout.strip()
+    lengths = by_length(baseline, a.repeat)
+    lines = ['# Feature extraction benchmark', '',
+             f'Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; '
+             f'one thread per process. Command: `python bench/bench_features.py{" --app" if a.app else ""}{" --no-batch" if a.no_batch else ""}`. '
+             f'The tables say the load they ran under.', '',
+             '## By clip length', '',
+             f"Per clip, the signal already in memory (22,050 Hz), the fastest of {a.repeat} runs of each, the calls interleaved, in CPU time "
+             "of the process (one thread: on an idle machine this is the wall time; on a shared one it leaves out the time other work held the core; "
+             "the last column gives the ratio in wall time too): "
+             "the report's code (one librosa call per feature, CQT tonnetz), `clip_features` with tonnetz='report' (the same vector: "
+             f"equal to the bit to the baseline's on every clip here, and within 1e-4 of the report's code in the tests), the same function at "
+             f"the baseline `{rev}` (before this implementation), and tonnetz='fast'. Clips: 3 synthetic speakers "
+             "(their clips end to end) and real speech (the alsa-utils recordings end to end). *First call*: the first `clip_features` "
+             "at a tuning not met before, which builds that tuning's CQT filters (kept for later clips; at most 100 tunings per rate).", '',
+             "| length | clips | report's code ms | 'report' ms | baseline ms | 'fast' ms | code / 'report' (range) | baseline / 'report' | first call ms (wall) | code / 'report', wall time (range) |",
+             '|---|---|---|---|---|---|---|---|---|---|']
+    for s in (1, 3, 10):
+        rs = [r for r in lengths if r['seconds'] == s]
+        m = {k: float(np.mean([r[k] for r in rs])) for k in ('code', 'report', 'baseline', 'fast', 'first')}
+        ratios, walls = [r['code'] / r['report'] for r in rs], [r['wall_code'] / r['wall_report'] for r in rs]
+        wall = np.mean([r['wall_code'] for r in rs]) / np.mean([r['wall_report'] for r in rs])
+        lines.append(f"| {s} s | {len(rs)} | {m['code']*1e3:.1f} | {m['report']*1e3:.1f} | {m['baseline']*1e3:.1f} | {m['fast']*1e3:.1f} | "
+                     f"**{m['code']/m['report']:.1f}x** ({min(ratios):.1f}-{max(ratios):.1f}) | {m['baseline']/m['report']:.1f}x | {m['first']*1e3:.0f} | "
+                     f"{wall:.1f}x ({min(walls):.1f}-{max(walls):.1f}) |")
+    lines += ['', f'Load: {load_note(load0, os.getloadavg()[0])}.']
+    if a.app:
+        load1 = os.getloadavg()[0]
+        stats, parts = app_load(Path(tmp.name)/'features_baseline.py', baseline)
+        lines += ['', '## The audio endpoint under load', '',
+                  "`POST /api/audio` with a 3.0 s speech clip (16-bit WAV at 16 kHz, as `bench/bench_app.py` sends), on two servers "
+                  "(`emotion-nbdev serve`, default limits: 2 workers) started from this checkout with the same models "
+                  "($EMOTION_MODELS_DIR, from `emotion-nbdev demo-models`), one of them with the baseline's features module; "
+                  "clients: httpx threads in the benchmark's process, on the same machine. 8 concurrent clients x 10 requests, "
+                  "4 rounds per server in alternating order, and 5 single requests between rounds.", '',
+                  '| features | requests | p50 ms (8 clients) | p95 ms (8 clients) | max ms | p50 ms (one client) | p95 ms (one client) |',
+                  '|---|---|---|---|---|---|---|']
+        for k, name in (('baseline', f'baseline `{rev}`'), ('now', 'this implementation')):
+            s = stats[k]
+            lines.append(f"| {name} | {s['n']} | {s['p50']:.0f} | **{s['p95']:.0f}** | {s['max']:.0f} | {s['one_p50']:.0f} | {s['one_p95']:.0f} |")
+        lines += ['', f'Load: {load_note(load1, os.getloadavg()[0])}.', '',
+                  'What one request costs, part by part, in one process with the same models (fastest of 5 runs, ms):', '',
+                  '| part | ms |', '|---|---|'] + [f'| {k} | {v:.1f} |' for k, v in parts.items()]
+    if not a.no_batch:
+        lines += batch_tables(a, load0)
+    text = '\n'.join(lines)
+    print(text)
+    if a.markdown: Path(a.markdown).write_text(text + '\n')
+
+def batch_tables(a, load0):
     from emotion_nbdev.audio_data import load_synthetic_speech
     m = load_synthetic_speech().manifest
     synth = list(m.groupby('emotion').head(max(1, a.clips // 7)).path)[:a.clips]
     real = sorted(str(p) for p in Path('/usr/share/sounds/alsa').glob('*_*.wav'))
-    res = {'synthetic speech (16 kHz)': per_clip(synth, a.repeat)}
-    if real: res['real speech (alsa-utils, 48 kHz)'] = per_clip(real, a.repeat)
+    load1 = os.getloadavg()[0]
+    res = {'synthetic speech (16 kHz)': per_clip(synth, 3)}
+    if real: res['real speech (alsa-utils, 48 kHz)'] = per_clip(real, 3)
     runs = {(c, j): batch(c, j) for c in (1, 4, 8) for j in (1, 2)}
-    lines = [f'# Feature extraction benchmark', '',
-             f'Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; '
-             f'one thread per process. The machine was shared with other work while this ran (1-minute load average '
-             f'{load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores), so absolute times are '
-             f'inflated and vary between runs; compare the ratios within one run. Command: `python bench/bench_features.py`.', '',
-             "Per clip, load + features (`'report'` and `'fast'` are the `tonnetz=` kinds of `clip_features`; no load: the signal already in memory):", '',
+    lines = ['', '## Corpus clips and batches', '',
+             "Per clip, load + features (`'report'` and `'fast'` are the `tonnetz=` kinds of `clip_features`; no load: the signal already in memory; mean of 3 runs):", '',
              "| clips | n | mean s | report's code ms | 'report' ms | 'fast' ms | 'report' (no load) ms | 'fast' (no load) ms | STFT+mel floor ms | code / 'report' | 'report' / 'fast' | 'fast' (no load) / floor |",
              '|---|---|---|---|---|---|---|---|---|---|---|---|']
     all_rows = []
@@ -112,8 +295,7 @@ def main():
     if scaling < 1:  # say so rather than let the table read as if two jobs were slower by design
         lines += ['', f"In this run 2 jobs were slower than 1 on the 8x corpus: the other work on the machine "
                   "held the second core, so the 2-job rows and the extrapolations above understate what 2 free cores give."]
-    text = '\n'.join(lines)
-    print(text)
-    if a.markdown: Path(a.markdown).write_text(text + '\n')
+    lines += ['', f'Load: {load_note(load1, os.getloadavg()[0])}.']
+    return lines
 
 if __name__ == '__main__': main()
