@@ -719,6 +719,32 @@ def _fade(text, kinds):
     out = [gr.Label(elem_classes=['faded'] if f'Unfamiliar input ({k} model)' in (text or '') or f'Unstable answer ({k} model)' in (text or '') else []) for k in kinds]
     return out if len(out) > 1 else out[0]
 
+def _refusal(kind:str, # 'image', 'audio' or 'video'
+             path:str, name:str, # the upload where it lies, and the name the user gave it
+            )->str: # the message the REST API gives for that file
+    "What the REST API says about an upload that cannot be read: the book's own reader names the problem and the user's file."
+    from emotion_nbdev.face_data import read_image
+    from emotion_nbdev.audio_data import audio_info
+    from emotion_nbdev.timeline import probe_video
+    try: {'image': read_image, 'audio': audio_info, 'video': probe_video}[kind](path)
+    except Exception as e: return user_message(e, path, name)
+    return f'{name}: could not be read as {kind}'
+
+def _checked_input(component, # a Gradio input component (Image, Audio, Video)
+                   kind:str,  # what it takes: 'image', 'audio' or 'video'
+                  ):
+    "The component, whose failure to read an upload becomes the REST API's message naming the user's file, never Gradio's temporary path."
+    import gradio as gr
+    pre = component.preprocess
+    def preprocess(payload):
+        try: return pre(payload)
+        except Exception as e:
+            path = getattr(payload, 'path', None)
+            name = Path(getattr(payload, 'orig_name', None) or path or 'upload').name
+            raise gr.Error(_refusal(kind, path, name) if path else user_message(e, None, name), title='Request refused (422)') from None
+    component.preprocess = preprocess  # an instance attribute: Gradio calls it before the tab's function
+    return component
+
 def _guarded(gate:Gate, fn, *args, timeout:float|None=None):
     "Run `fn` through the gate; a refusal becomes a Gradio error with its status."
     import gradio as gr
@@ -739,7 +765,7 @@ def _audio_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
     with gr.Tab('Audio'):
         with gr.Row():
             with gr.Column():
-                clip = gr.Audio(sources=['upload', 'microphone'], type='filepath', label='speech clip (upload or record)', elem_id='audio-input')
+                clip = _checked_input(gr.Audio(sources=['upload', 'microphone'], type='filepath', label='speech clip (upload or record)', elem_id='audio-input'), 'audio')
                 go = gr.Button('Predict emotion', variant='primary', elem_id='audio-go')
                 gr.Examples(examples['audio'], inputs=clip, label='synthetic clips, one per acted emotion')
             with gr.Column():
@@ -768,7 +794,7 @@ def _face_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
     with gr.Tab('Face'):
         with gr.Row():
             with gr.Column():
-                photo = gr.Image(sources=['upload', 'webcam'], type='numpy', label='photo (upload or webcam)', elem_id='face-input')
+                photo = _checked_input(gr.Image(sources=['upload', 'webcam'], type='numpy', label='photo (upload or webcam)', elem_id='face-input'), 'image')
                 overlay = gr.Radio(list(SALIENCY_CHOICES), value='off', label='saliency overlay: where a network looked', elem_id='face-overlay')
                 go = gr.Button('Predict emotion', variant='primary', elem_id='face-go')
                 gr.Examples(examples['face'], inputs=photo, label='the astronaut photo and synthetic faces')
@@ -796,7 +822,7 @@ def _video_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
     with gr.Tab('Video'):
         with gr.Row():
             with gr.Column():
-                video = gr.Video(sources=['upload', 'webcam'], label='video (upload or record)', elem_id='video-input')
+                video = _checked_input(gr.Video(sources=['upload', 'webcam'], label='video (upload or record)', elem_id='video-input'), 'video')
                 annotate = gr.Checkbox(label='also draw boxes and labels on the video (slower)', value=False, elem_id='video-annotate')
                 go = gr.Button('Analyse emotion over time', variant='primary', elem_id='video-go')
                 if examples['video']: gr.Examples(examples['video'], inputs=video, label='a SYNTHETIC audio-visual clip (drawn face, machine voice)')
@@ -810,13 +836,14 @@ def _video_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
 # %% ../nbs/08_app.ipynb #f287d10c
 class LiveSession:
     "One live session: webcam frames and microphone sound as they arrive, answered and kept on one clock."
-    def __init__(self, models:DemoModels, hop:float=0.5, window:float=2.0, face_model:str=FACE_MODELS[0]):
+    def __init__(self, models:DemoModels, hop:float=0.5, window:float=2.0, face_model:str=FACE_MODELS[0], vad:str='silero'):
         from emotion_nbdev.features import FEATURE_SR
-        from emotion_nbdev.timeline import SpeechDetector
+        from emotion_nbdev.timeline import speech_detector
         self.models, self.hop, self.window, self.face_model, self.sr = models, hop, window, face_model, FEATURE_SR
         self.labels = tuple(l for l in EMOTIONS if l in models.faces[face_model].labels and l in set(map(str, models.audio.classes_)))
         self.faces, self.voices, self.sound, self.heard = [], [], np.zeros(0, np.float32), 0.0  # (t, probs); (t, probs|None, familiar); samples; seconds
-        self.vad, self.t0, self.lock = SpeechDetector(), None, threading.Lock()
+        self.vad, self.t0, self.lock = speech_detector(vad), None, threading.Lock()  # one streaming detector, fed each sample once
+        self.flags, self.unjudged = np.zeros(0, bool), np.zeros(0, np.float32)  # flags of the last `window` seconds; samples short of a frame
     def now(self, t:float|None=None)->float:
         "Seconds since the session's first input (or `t` itself, for recorded input)."
         if t is not None: return t
@@ -833,17 +860,19 @@ class LiveSession:
         "Append a microphone chunk; every `hop` seconds, judge the last `window` seconds: speech (answered) or silence."
         import librosa
         from emotion_nbdev.features import clip_features
-        from emotion_nbdev.timeline import VAD_FRAME, MIN_SPEECH_S, dilate
+        from emotion_nbdev.timeline import VAD_FRAME, VAD_HANGOVER, MIN_SPEECH_S, dilate
         raw = np.asarray(y)
         y = raw.astype(np.float32)/(np.iinfo(raw.dtype).max + 1 if np.issubdtype(raw.dtype, np.integer) else 1)  # Gradio sends int16 samples
         y = y.mean(1) if y.ndim > 1 else y
         t = self.now(t)
         with self.lock:
-            self.sound = np.r_[self.sound, librosa.resample(y, orig_sr=sr, target_sr=self.sr) if sr != self.sr else y][-int(self.window*self.sr):]
-            self.heard += len(y)/sr
+            new = librosa.resample(y, orig_sr=sr, target_sr=self.sr) if sr != self.sr else y
+            self.sound = np.r_[self.sound, new][-int(self.window*self.sr):]
+            pending = np.r_[self.unjudged, new]; whole = len(pending)//VAD_FRAME*VAD_FRAME
+            self.flags = np.r_[self.flags, self.vad(pending[:whole].reshape(-1, VAD_FRAME))][-int(self.window*self.sr)//VAD_FRAME:]
+            self.unjudged, self.heard = pending[whole:], self.heard + len(y)/sr
             if self.heard < self.hop or len(self.sound) < VAD_FRAME: return
-            self.heard, last = 0.0, self.sound.copy()
-        flags = dilate(self.vad(last[:len(last)//VAD_FRAME*VAD_FRAME].reshape(-1, VAD_FRAME)))
+            self.heard, last, flags = 0.0, self.sound.copy(), dilate(self.flags, getattr(self.vad, 'hangover', VAD_HANGOVER))
         if flags.sum()*VAD_FRAME/self.sr < MIN_SPEECH_S: answer = (t, None, np.nan)
         else:
             r = self.models.trust['audio'].assess(self.models.audio, clip_features(last, self.sr)[None])[0]
@@ -936,11 +965,18 @@ def build_ui(models:DemoModels, # from `load_demo_models`
 # %% ../nbs/08_app.ipynb #9e26d6b7
 def create_app(models:DemoModels, # from `load_demo_models`
                limits:Limits=Limits(),
+               log=None,           # if given, one line per API request: method, path, status, milliseconds
               ):
     "The demo server's ASGI app: the REST API under /api (docs at /docs) and the Gradio UI at /."
     import gradio as gr
     gate = Gate(limits)
     app = create_api(models, limits, gate)
+    if log is not None:
+        @app.middleware('http')
+        async def request_line(request, call_next):
+            t0 = time.perf_counter(); response = await call_next(request)
+            if request.url.path.startswith('/api/'): log(f'{request.method} {request.url.path} {response.status_code} {1000*(time.perf_counter() - t0):.0f} ms')
+            return response
     return gr.mount_gradio_app(app, build_ui(models, limits, gate), path='/', max_file_size=limits.max_upload_bytes,
                                footer_links=['api', 'gradio'], css=DEMO_CSS)
 
@@ -996,13 +1032,17 @@ def serve(host:str='127.0.0.1', # interface to listen on (0.0.0.0 in Docker)
           data:TrainingData|None=None, # the reader's datasets to train on (see `train_demo_models`); None: embedded data
          ):
     "Train missing models (on the embedded data, or on `data`), then serve the API and the UI until interrupted."
+    from emotion_nbdev.core import native_stderr_filtered
     os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
-    folder = models_dir(models)
+    with native_stderr_filtered(): _serve(host, port, models_dir(models), share, limits, log, data)  # TensorFlow's C++ notices left out
+
+def _serve(host, port, folder, share, limits, log, data):
+    "`serve` in the models folder `folder`."
     train_demo_models(folder, log=log, data=data)
     m = load_demo_models(folder)
     log(f'{m}; warm-up took {warm_up(m):.1f} s')
     if any(m.synthetic.values()): log('NOTE: models trained on SYNTHETIC data: the demo shows the plumbing, not real-world accuracy.')
-    server = BackgroundServer(create_app(m, limits), host, port).start()
+    server = BackgroundServer(create_app(m, limits, log=log), host, port).start()
     log(f'demo: {server.url}/   API docs: {server.url}/docs   health: {server.url}/api/health   (Ctrl+C stops)')
     def ask_for_link():  # in its own thread: a slow name lookup must not keep Ctrl+C waiting
         try: log(f'public link: {share_link(host, port)}')

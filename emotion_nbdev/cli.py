@@ -725,7 +725,7 @@ def cmd_analyse_video(args:argparse.Namespace, # parsed `analyse-video` options
                      )->int: # exit status
     "Emotion over time in a video: face and voice lanes fused per step -> CSV, JSON, figure, annotated video."
     from emotion_nbdev.timeline import analyse_video
-    tl = analyse_video(_checked(args, args.video), _timeline_models(args), face_fps=args.face_fps, window=args.window, hop=args.hop,
+    tl = analyse_video(_checked(args, args.video), _timeline_models(args), face_fps=args.face_fps, window=args.window, hop=args.hop, vad=args.vad,
                        track=args.track if args.track == 'largest' else int(args.track), progress=not args.quiet, annotate=args.annotate)
     status = _write_timeline(tl, args, 'video')
     if args.annotate: print(f'wrote {args.annotate}')
@@ -735,7 +735,7 @@ def cmd_analyse_audio(args:argparse.Namespace, # parsed `analyse-audio` options
                      )->int: # exit status
     "Emotion over time in a long recording: the voice lane alone -> CSV, JSON, figure."
     from emotion_nbdev.timeline import analyse_long_audio
-    tl = analyse_long_audio(_checked(args, args.recording), _timeline_models(args), window=args.window, hop=args.hop, progress=not args.quiet)
+    tl = analyse_long_audio(_checked(args, args.recording), _timeline_models(args), window=args.window, hop=args.hop, vad=args.vad, progress=not args.quiet)
     return _write_timeline(tl, args, 'audio')
 
 # %% ../nbs/09_cli.ipynb #71a530eb
@@ -746,6 +746,7 @@ def _add_timeline_options(p:argparse.ArgumentParser):
     p.add_argument('--plot', metavar='TIMELINE.png', help='the timeline figure (PNG, SVG or PDF by the name)')
     p.add_argument('--window', type=float, default=2.0, metavar='S', help='seconds of sound per voice answer (default: 2)')
     p.add_argument('--hop', type=float, default=0.5, metavar='S', help='seconds per step of the timeline (default: 0.5)')
+    p.add_argument('--vad', choices=('silero', 'energy'), default='silero', help="how speech is told from silence: Silero's network (default; better in noise) or the energy detector")
     p.add_argument('--models', metavar='DIR', help="the demo's models folder (default: $EMOTION_MODELS_DIR or the cache; trained when missing)")
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bar or training messages')
 

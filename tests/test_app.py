@@ -215,9 +215,17 @@ def test_gradio_client(app_server):
     photo = demo_examples(os.environ.get('TMPDIR', '/tmp') + '/emotion-nbdev-test-examples')['face'][0]
     drawn, summary, fer, lm, cnn = client.predict(handle_file(photo), 'FER2013 model (real faces)', api_name='/predict_face')
     assert fer['label'] in EMOTIONS and lm['label'] in EMOTIONS and cnn['label'] in EMOTIONS and '1 face(s)' in summary and 'fer2013' in summary
-    with pytest.raises(Exception) as err:
-        client.predict(handle_file(str(Path(__file__).parent/'conftest.py')), api_name='/predict_face')
-    assert 'cannot identify image file' in str(err.value)  # Gradio's image component refuses it before the analysis runs
+
+@pytest.mark.parametrize('api, args, words', [('/predict_face', ('off',), 'not a readable image'), ('/predict_audio', (), 'conftest.py:'),
+                                              ('/predict_video', (False,), 'conftest.py:')])
+def test_gradio_tabs_name_the_users_file_never_a_server_path(app_server, api, args, words):
+    "A wrong file in the Face, Audio or Video tab gets the REST API's message, naming the user's file, never Gradio's temporary path."
+    from gradio_client import Client, handle_file
+    client = Client(app_server.url + '/', verbose=False)
+    wrong = Path(__file__).parent/'conftest.py'
+    with pytest.raises(Exception) as err: client.predict(handle_file(str(wrong)), *args, api_name=api)
+    message = str(err.value)
+    assert 'conftest.py' in message and words in message and not SERVER_PATH.search(message), message
 
 def test_model_loading_retrains_only_what_is_broken(demo_models, tmp_path):
     from emotion_nbdev.app import MODEL_FILES, train_demo_models, load_demo_models
@@ -248,6 +256,8 @@ def test_serve_cli_end_to_end(demo_models, tmp_path):
             except httpx.HTTPError: time.sleep(0.5)
         else: pytest.fail('serve did not answer within 2 minutes:\n' + ''.join(lines[-20:]))
         assert httpx.get(f'http://127.0.0.1:{port}/').status_code == 200
+        assert httpx.post(f'http://127.0.0.1:{port}/api/face', files={'file': ('astronaut.png', astronaut_png())}, timeout=60).status_code == 200
+        assert httpx.post(f'http://127.0.0.1:{port}/api/audio', files={'file': ('x.wav', b'not audio')}, timeout=60).status_code == 422
         for _ in range(180):  # the share attempt follows the start; offline it fails after a name lookup
             if any('public link' in l for l in lines): break
             time.sleep(0.5)
@@ -258,6 +268,9 @@ def test_serve_cli_end_to_end(demo_models, tmp_path):
     assert 'SYNTHETIC' in out and f'http://127.0.0.1:{port}/docs' in out
     assert 'no public link' in out and 'needs internet' in out
     assert 'stopping' in out and p.returncode == 0
+    assert 'POST /api/face 200' in out and 'POST /api/audio 422' in out  # the app's own request lines
+    from emotion_nbdev.core import TF_NOISE
+    assert not [l for l in lines if TF_NOISE.search(l) or re.match(r'[IWE]\d{4} ', l)], out  # nothing from TensorFlow's C++ logging
 
 def test_serve_rejects_bad_options(capsys):
     from emotion_nbdev.cli import main
