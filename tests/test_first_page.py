@@ -93,3 +93,23 @@ def test_readme_copies_markdown_outputs_as_markdown(tmp_path):
     nb.write_text(json.dumps(dict(cells=[cell], metadata={}, nbformat=4, nbformat_minor=5)))
     text = render_readme(nb)
     assert '| [x](nbs/08_app.ipynb) |' in text and '```' not in text
+
+def test_chapter_bench_reads_lengths_and_merges_reruns(tmp_path, monkeypatch):
+    "The chapter bench's reading estimate counts prose and shown code only; a re-run replaces its row, adds new ones, and says so."
+    sys.path.insert(0, str(ROOT/'bench'))
+    import bench_chapters as bc
+    md = lambda s: dict(cell_type='markdown', metadata={}, source=[s])
+    code = lambda s: dict(cell_type='code', metadata={}, outputs=[], execution_count=None, source=[s])
+    nb = dict(cells=[md('# Title\n\n' + 'word ' * 398), code('#| hide\nhidden = 1\nhidden = 2'), code('#| export\na = 1\nb = 2\n\nc = 3')],
+              metadata={}, nbformat=4, nbformat_minor=5)
+    (tmp_path/'x.ipynb').write_text(json.dumps(nb))
+    monkeypatch.setattr(bc, 'NBS', tmp_path)
+    r = bc.reading('x.ipynb')
+    assert (r['title'], r['words'], r['code_lines']) == ('Title', 400, 3) and abs(r['read_min'] - (400/200 + 3/20)) < 1e-9
+    row = lambda nb, s, ok=True: dict(title=nb, nb=nb, words=1, code_lines=1, read_min=1, run_s=s, passed=ok, error='' if ok else 'ValueError: bad')
+    old = bc.markdown([row('a.ipynb', 10), row('b.ipynb', 20, ok=False)], '# Head')
+    assert '| no: ValueError: bad |' in old
+    new = bc.merged(old, [row('b.ipynb', 30), row('c.ipynb', 40)], 1.0, 2.0)
+    rows = [l for l in new.splitlines() if l.startswith('| ') and not l.startswith('| chapter')]
+    assert [l.split('|')[2].strip() for l in rows] == ['a.ipynb', 'b.ipynb', 'c.ipynb']
+    assert '| 30 |' in rows[1] and rows[1].endswith('| yes |') and 'Re-run alone' in new and 'b.ipynb, c.ipynb' in new
