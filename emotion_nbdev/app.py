@@ -719,6 +719,13 @@ def _fade(text, kinds):
     out = [gr.Label(elem_classes=['faded'] if f'Unfamiliar input ({k} model)' in (text or '') or f'Unstable answer ({k} model)' in (text or '') else []) for k in kinds]
     return out if len(out) > 1 else out[0]
 
+def _guarded(gate:Gate, fn, *args, timeout:float|None=None):
+    "Run `fn` through the gate; a refusal becomes a Gradio error with its status."
+    import gradio as gr
+    try: return gate.call(fn, *args, timeout=timeout)
+    except RequestError as e: raise gr.Error(e.message, title=f'Request refused ({e.status})')
+
+# %% ../nbs/08_app.ipynb #d51cbae7
 def _refusal(kind:str, # 'image', 'audio' or 'video'
              path:str, name:str, # the upload where it lies, and the name the user gave it
             )->str: # the message the REST API gives for that file
@@ -745,11 +752,6 @@ def _checked_input(component, # a Gradio input component (Image, Audio, Video)
     component.preprocess = preprocess  # an instance attribute: Gradio calls it before the tab's function
     return component
 
-def _guarded(gate:Gate, fn, *args, timeout:float|None=None):
-    "Run `fn` through the gate; a refusal becomes a Gradio error with its status."
-    import gradio as gr
-    try: return gate.call(fn, *args, timeout=timeout)
-    except RequestError as e: raise gr.Error(e.message, title=f'Request refused ({e.status})')
 
 # %% ../nbs/08_app.ipynb #5cbeb12b
 def _audio_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):

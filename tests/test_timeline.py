@@ -157,3 +157,21 @@ def test_fusion_rule():
     fused, wf, wv = fuse_lanes(face, voice, voice_familiar=np.array([1, 0, np.nan, np.nan]))
     assert np.allclose(fused[0], (0.6*face[0] + 0.8*voice[0])/1.4) and np.allclose(fused[1], (0.6*face[1] + 0.2*voice[1])/0.8)
     assert np.allclose(fused[2], voice[2]) and np.isnan(fused[3]).all() and wf.tolist() == [0.6, 0.6, 0, 0]
+
+def test_fusion_weighs_the_face_by_its_stability():
+    "Where the face answer's agreement over views is measured it is the face weight, whatever its top probability; elsewhere the top probability."
+    face = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4]])
+    voice = np.array([[0.2, 0.8], [0.2, 0.8], [0.2, 0.8]])
+    fused, wf, wv = fuse_lanes(face, voice, face_agreement=np.array([1.0, 2/9, np.nan]))
+    assert np.allclose(wf, [1.0, 2/9, 0.6]) and np.allclose(wv, 0.8)
+    assert fused[0].argmax() == 0 and fused[1].argmax() == 1  # an unstable face loses to the voice it would have outweighed
+
+def test_face_lane_steps_say_how_stable_the_face_is(models, material):
+    "Each step with a face carries the agreement of its face over nine views and a stable flag, and fusion used it."
+    tl = analyse_video(material.clip, models, face_fps=5)
+    steps = tl.frame[tl.frame['face_emotion'] != 'none']
+    assert len(steps) and steps['face_agreement'].notna().mean() >= 0.5  # views every 0.5 s: most steps with a face are measured
+    measured = steps[steps['face_agreement'].notna()]
+    assert ((measured['face_agreement'] >= 0) & (measured['face_agreement'] <= 1)).all()
+    assert ((measured['face_stable'] == 1) == (measured['face_agreement'] >= 7/9 - 1e-9)).all()
+    assert np.allclose(measured['face_weight'], measured['face_agreement'].round(4) * np.where(measured['face_in_distribution'] == 0, 0.25, 1), atol=1e-3)
