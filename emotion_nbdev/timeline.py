@@ -664,12 +664,14 @@ class FaceLane:
                  trust=None,                   # the model's `CnnTrust`, when it has one (calibration, novelty)
                  batch:int=32,                 # faces per network call
                  detect_width:int=DETECT_WIDTH, # detection runs on a copy at most this wide
+                 stability_every:float|None=0.5, # seconds between faces scored on their nine views (agreement); None: never
                 ):
         self.model, self.trust, self.batch, self.cols = model, trust, batch, _label_index(model.labels, labels)
         self.every = None if face_fps == 'all' else 1/float(face_fps)
         rate = (fps or 25.0) if face_fps == 'all' else min(float(face_fps), fps or float(face_fps))
         self.tracker = FaceTracker(detect_every or max(1, round(rate)), detect_width)  # default: about one detection per second
         self.next_t, self.frames, self.pending, self.inputs, self.rows = 0.0, 0, [], [], []
+        self.stability_every, self.next_view, self.views, self.viewed = stability_every, 0.0, [], []  # views' inputs; which pending face each belongs to
 
     def wants(self, t:float)->bool:
         "Whether the frame at `t` seconds is analysed: every frame, or the first at or after each 1/face_fps tick."
@@ -683,23 +685,32 @@ class FaceLane:
         faces = self.tracker(rgb); self.frames += 1
         if faces:
             self.inputs.append(self.model.inputs(rgb, [{'box': b} for _, b in faces]))
+            if self.stability_every is not None and t + 1e-6 >= self.next_view:  # the largest face, now and then, on its nine views
+                from emotion_nbdev.face_pretrained import view_inputs
+                self.next_view = t + self.stability_every
+                k = max(range(len(faces)), key=lambda j: (faces[j][1][2] - faces[j][1][0])*(faces[j][1][3] - faces[j][1][1]))
+                self.views.append(view_inputs(self.model, rgb, [{'box': faces[k][1]}])[1:]); self.viewed.append(len(self.pending) + k)
             self.pending += [(t, i, *b) for i, b in faces]
         if len(self.pending) >= self.batch: self.flush()
 
 # %% ../nbs/07c_emotion_over_time.ipynb #dd957db0
 def _flush(self:FaceLane):
-    "Run the queued faces through the model in one call."
+    "Run the queued faces and their views through the model in one call; each viewed face gets its agreement."
     if not self.pending: return
-    X = np.concatenate(self.inputs)
+    X = np.concatenate(self.inputs); V = np.concatenate(self.views) if self.views else X[:0]
     if self.trust is None:  # padded to `batch` rows: one input shape, so the network is traced once per process, not once per remainder
-        pad = np.zeros((-len(X) % self.batch, *X.shape[1:]), X.dtype)
-        P, fam = np.asarray(self.model.model.predict_on_batch(np.concatenate([X, pad])), float)[:len(X)], np.full(len(X), np.nan)
+        XV = np.concatenate([X, V]); pad = np.zeros((-len(XV) % self.batch, *X.shape[1:]), X.dtype)
+        out = np.asarray(self.model.run(np.concatenate([XV, pad])), float)[:len(XV)]
+        P, PV, fam = out[:len(X)], out[len(X):], np.full(len(X), np.nan)
     else:
         res = self.trust.assess(self.model.model, X)
         P = np.array([[r['probabilities'][l] for l in self.model.labels] for r in res]); fam = np.array([float(r['in_distribution']) for r in res])
+        PV = np.asarray(self.model.run(V), float) if len(V) else np.zeros((0, P.shape[1]))
+    agree = np.full(len(X), np.nan)
+    if len(V): agree[self.viewed] = (PV.reshape(len(self.viewed), -1, P.shape[1]).argmax(-1) == P[self.viewed].argmax(1)[:, None]).mean(1)
     P = P[:, self.cols]; P = P/P.sum(1, keepdims=True)
-    self.rows.append(np.column_stack([np.array(self.pending, float), fam, P]).astype(np.float32))  # compact: 60 bytes a face
-    self.pending, self.inputs = [], []
+    self.rows.append(np.column_stack([np.array(self.pending, float), fam, agree, P]).astype(np.float32))  # compact: 64 bytes a face
+    self.pending, self.inputs, self.views, self.viewed = [], [], [], []
 
 FaceLane.flush = _flush
 
@@ -710,12 +721,15 @@ def fuse_lanes(face:np.ndarray,  # (n, k) face-lane probabilities per step; a Na
                voice:np.ndarray, # (n, k) voice-lane probabilities per step; a NaN row: silence or no sound
                face_familiar:np.ndarray|None=None,  # (n,) 1 familiar, 0 flagged unfamiliar, NaN not known
                voice_familiar:np.ndarray|None=None, # the same for the voice lane
+               face_agreement:np.ndarray|None=None, # (n,) the face answer's agreement over its views (0..1), NaN not measured
               )->tuple: # (fused (n, k), NaN rows where neither lane answers; face weights (n,); voice weights (n,))
-    "Late fusion per step: each lane's probabilities weighted by its confidence (top probability), x`UNFAMILIAR_WEIGHT` when flagged; a missing lane weighs 0."
-    def weight(P, familiar):
-        w = np.where(np.isnan(P).any(1), 0.0, np.nan_to_num(P).max(1))
+    "Late fusion per step: the face lane weighted by its stability (agreement over views) where measured, else its top probability; the voice lane by its calibrated top probability; x`UNFAMILIAR_WEIGHT` when flagged; a missing lane weighs 0."
+    def weight(P, familiar, stability=None):
+        w = np.nan_to_num(P).max(1)
+        if stability is not None: w = np.where(np.isnan(stability), w, stability)
+        w = np.where(np.isnan(P).any(1), 0.0, w)
         return w if familiar is None else w*np.where(np.asarray(familiar, float) == 0, UNFAMILIAR_WEIGHT, 1.0)
-    wf, wv = weight(face, face_familiar), weight(voice, voice_familiar)
+    wf, wv = weight(face, face_familiar, None if face_agreement is None else np.asarray(face_agreement, float)), weight(voice, voice_familiar)
     total = wf + wv
     fused = (wf[:, None]*np.nan_to_num(face) + wv[:, None]*np.nan_to_num(voice))/np.where(total > 0, total, np.nan)[:, None]
     return fused, wf, wv
@@ -735,7 +749,8 @@ def step_frame(n_steps:int, hop:float, duration:float, labels:tuple, # steps, th
                **extra,                                       # more per-step columns (face_track, speech_fraction, ...)
               )->pd.DataFrame: # start, end, face_emotion, voice_emotion, emotion, face_p_*, voice_p_*, p_*, then `extra`
     "One row per hop step: each lane's answer, the fused one and every class's probability per lane."
-    fused, wf, wv = fuse_lanes(face, voice, face_familiar, voice_familiar)
+    agreement = extra.pop('face_agreement', None)
+    fused, wf, wv = fuse_lanes(face, voice, face_familiar, voice_familiar, agreement)
     start = np.arange(n_steps)*hop
     df = pd.DataFrame({'start': start.round(3), 'end': np.minimum(start + hop, duration).round(3),
                        'face_emotion': _argmax_labels(face, labels),
@@ -745,6 +760,10 @@ def step_frame(n_steps:int, hop:float, duration:float, labels:tuple, # steps, th
         for j, l in enumerate(labels): df[prefix + l] = P[:, j].round(4)
     df['face_weight'], df['voice_weight'] = wf.round(4), wv.round(4)
     df['face_in_distribution'], df['voice_in_distribution'] = face_familiar, voice_familiar
+    if agreement is not None:
+        from emotion_nbdev.face_pretrained import STABLE_AGREEMENT
+        a = np.asarray(agreement, float)
+        df['face_agreement'], df['face_stable'] = a.round(3), np.where(np.isnan(a), np.nan, (a >= STABLE_AGREEMENT - 1e-9).astype(float))  # 1/0/NaN, as the in-distribution flags
     for k, v in extra.items(): df[k] = v
     return df
 
@@ -866,13 +885,13 @@ def _decode(path, info, face:FaceLane|None, voice:VoiceLane|None, assess, max_se
 
 # %% ../nbs/07c_emotion_over_time.ipynb #13d6bbc5
 def _face_steps(face:FaceLane|None, n:int, hop:float, labels:tuple, track)->tuple:
-    "Per step: the followed face's mean probabilities (NaN without one), its familiarity and track id; and the faces table."
+    "Per step: the followed face's mean probabilities (NaN without one), its familiarity, track id and agreement over views; and the faces table."
     k = len(labels)
-    P, fam, ids = np.full((n, k), np.nan), np.full(n, np.nan), np.full(n, -1)
-    cols = ['time', 'track', 'left', 'top', 'right', 'bottom', 'in_distribution', *range(k)]
+    P, fam, ids, agree = np.full((n, k), np.nan), np.full(n, np.nan), np.full(n, -1), np.full(n, np.nan)
+    cols = ['time', 'track', 'left', 'top', 'right', 'bottom', 'in_distribution', 'agreement', *range(k)]
     rows = pd.DataFrame(np.concatenate(face.rows) if face and face.rows else np.zeros((0, len(cols))), columns=cols)
     rows = rows.astype({c: int for c in cols[1:6]}).assign(time=rows['time'].astype(float).round(3))
-    if rows.empty: return P, fam, ids, rows.iloc[:, :7].assign(emotion=pd.Series(dtype=object))
+    if rows.empty: return P, fam, ids, agree, rows.iloc[:, :7].assign(emotion=pd.Series(dtype=object))
     rows['step'] = np.minimum((rows['time']/hop + 1e-9).astype(int), n - 1)
     rows['area'] = (rows['right'] - rows['left'])*(rows['bottom'] - rows['top'])
     mine = rows if track == 'largest' else rows[rows['track'] == int(track)]
@@ -883,8 +902,9 @@ def _face_steps(face:FaceLane|None, n:int, hop:float, labels:tuple, track)->tupl
     P[g.size().index] = g[list(range(k))].mean().to_numpy()
     fam[g.size().index] = g['in_distribution'].mean().round().to_numpy()  # majority of the step's frames, NaN when unknown
     ids[g.size().index] = g['track'].first().to_numpy()
+    agree[g.size().index] = g['agreement'].mean().to_numpy()  # NaN where no face of the step was scored on its views
     table = rows[cols[:7]].assign(emotion=np.array(labels, dtype=object)[rows[list(range(k))].to_numpy().argmax(1)])
-    return P/P.sum(1, keepdims=True), fam, ids, table
+    return P/P.sum(1, keepdims=True), fam, ids, agree, table
 
 def _voice_steps(voice:VoiceLane|None, n:int, k:int)->tuple:
     "Per step: voice probabilities (NaN where silent or no sound), familiarity, novelty, state and share of speech."
@@ -915,9 +935,9 @@ def _analyse(path, models, video:bool, face_fps, window, hop, track, max_seconds
     if face: face.flush()
     if voice: voice.close(); _voice_results(voice, assess, final=True)
     n = max(1, math.ceil(end/hop - 1e-9))
-    fP, ffam, ids, faces = _face_steps(face, n, hop, labels, track)
+    fP, ffam, ids, fagree, faces = _face_steps(face, n, hop, labels, track)
     vP, vfam, vnov, state, share = _voice_steps(voice, n, len(labels))
-    frame = step_frame(n, hop, end, labels, fP, vP, ffam, vfam, state, face_track=ids, voice_novelty=vnov.round(3), speech_fraction=share.round(3))
+    frame = step_frame(n, hop, end, labels, fP, vP, ffam, vfam, state, face_track=ids, face_agreement=fagree, voice_novelty=vnov.round(3), speech_fraction=share.round(3))
     if not video: notes.append('a recording without pictures: voice lane only')
     if video and not info.has_audio: notes.append('no sound track: face lane only')
     if video and faces.empty: notes.append('no face found: voice lane only' if info.has_audio else 'no face found: no answer at any step')
