@@ -11,7 +11,7 @@ Prints (and with --markdown, writes) small tables:
 - an extrapolation to a CREMA-D + TESS + SAVEE sized corpus (10.7k clips of 1.5-3.5 s, mean 2.5 s);
 - with --app: `POST /api/audio` latency of a 3 s clip from 8 concurrent clients, on two servers started from this
   checkout with the same models, one with the features module of `--baseline`, in alternating rounds; and what one
-  request's parts cost in a single process (decode, features, model and novelty check).
+  request's parts cost in a single process (decode, features, model and novelty check), and clip_features in 2 threads vs 2 processes.
 Usage: python bench/bench_features.py [--baseline REV] [--app] [--no-batch] [--markdown bench/RESULTS_features.md]
 With --app the models come from $EMOTION_MODELS_DIR (train them with `emotion-nbdev demo-models`).
 """
@@ -190,6 +190,22 @@ def app_load(baseline_file, baseline, rounds=4, clients=8, per_client=10, sequen
                      one_p50=np.percentile(seq[k], 50), one_p95=np.percentile(seq[k], 95)) for k, v in lat.items()}
     return stats, request_parts(baseline, clip, 5)
 
+def _features_of(y, n):
+    from emotion_nbdev.features import clip_features
+    for _ in range(n): clip_features(y)
+
+def threads_vs_processes(n=40):
+    "Seconds for `n` clip_features of a 3 s clip: in one thread, in two threads of one process (the server's worker pool), in two processes."
+    from concurrent.futures import ProcessPoolExecutor
+    y = speech_of_length(3, 'V1'); _features_of(y, 3)
+    t = time.perf_counter(); _features_of(y, n); one = time.perf_counter() - t
+    with ThreadPoolExecutor(2) as ex:
+        t = time.perf_counter(); list(ex.map(_features_of, [y, y], [n // 2] * 2)); threads = time.perf_counter() - t
+    with ProcessPoolExecutor(2) as ex:
+        list(ex.map(_features_of, [y, y], [3, 3]))  # start-up and warm-up apart
+        t = time.perf_counter(); list(ex.map(_features_of, [y, y], [n // 2] * 2)); procs = time.perf_counter() - t
+    return dict(n=n, one=one, threads=threads, processes=procs)
+
 def load_note(before, after):
     return (f'1-minute load average {before:.1f} at the start and {after:.1f} at the end, on {os.cpu_count()} cores'
             + (': other work shared the machine, so absolute times are inflated and vary between runs; compare within a table'
@@ -247,9 +263,18 @@ def main():
         for k, name in (('baseline', f'baseline `{rev}`'), ('now', 'this implementation')):
             s = stats[k]
             lines.append(f"| {name} | {s['n']} | {s['p50']:.0f} | **{s['p95']:.0f}** | {s['max']:.0f} | {s['one_p50']:.0f} | {s['one_p95']:.0f} |")
-        lines += ['', f'Load: {load_note(load1, os.getloadavg()[0])}.', '',
-                  'What one request costs, part by part, in one process with the same models (fastest of 5 runs, ms):', '',
+        lines += ['', 'What one request costs, part by part, in one process with the same models (fastest of 5 runs, ms):', '',
                   '| part | ms |', '|---|---|'] + [f'| {k} | {v:.1f} |' for k, v in parts.items()]
+        tp = threads_vs_processes()
+        threads, procs = tp['one'] / tp['threads'], tp['one'] / tp['processes']
+        lines += ['', f"The server analyses requests on a pool of 2 threads in one Python process. {tp['n']} `clip_features` of a 3 s clip took "
+                  f"{tp['one']:.2f} s in one thread, {tp['threads']:.2f} s in two threads (**{threads:.2f}x**) and "
+                  f"{tp['processes']:.2f} s in two processes (**{procs:.2f}x**)"
+                  + (": two threads share one interpreter lock, so with 8 clients the requests are mostly analysed one at a time, "
+                     "where two processes would use both cores." if procs > threads + 0.25 else
+                     ": in this run two processes were not clearly faster than two threads, so it does not show what the interpreter "
+                     "lock costs (other work may have held the second core)."), '',
+                  f'Load: {load_note(load1, os.getloadavg()[0])}.']
     if not a.no_batch:
         lines += batch_tables(a, load0)
     text = '\n'.join(lines)

@@ -124,9 +124,9 @@ def _centred_stft(y, n_fft, hop, window='hann'):
 def _zero_crossing_rate(y, frame_length, hop):
     "`librosa.feature.zero_crossing_rate(y=y, frame_length=..., hop_length=...)` bit for bit, from one pass over the signal."
     neg = np.pad(y, frame_length // 2, mode='edge').astype(np.float64) < -1e-10  # librosa takes |x| <= 1e-10 as 0, not negative
-    changes = np.r_[0, np.cumsum(neg[1:] != neg[:-1])]
-    starts = np.arange(0, len(neg) - frame_length + 1, hop)
-    return ((changes[starts + frame_length - 1] - changes[starts]) / frame_length)[None]
+    changes = np.flatnonzero(neg[1:] != neg[:-1])  # a change between samples i and i+1, at i
+    starts = np.arange(0, len(neg) - frame_length + 1, hop)  # a frame sees the changes at start .. start + length - 2
+    return ((np.searchsorted(changes, starts + frame_length - 1) - np.searchsorted(changes, starts)) / frame_length)[None]
 
 # %% ../nbs/02_audio_features.ipynb #7da757eb
 @lru_cache(maxsize=16)
