@@ -180,7 +180,7 @@ def fer_to_tflite(net=None, # keras.Model; default `load_fer_keras()`
     return tf.lite.TFLiteConverter.from_concrete_functions([convert_variables_to_constants_v2(fn)]).convert()
 
 class TfliteNet:
-    "A TensorFlow Lite model behind Keras's `predict_on_batch`: one interpreter, one thread, a lock around each call."
+    "A TensorFlow Lite model behind Keras's `predict_on_batch`: one interpreter per batch size (resizing one costs more than a call), one thread each, a lock around each call."
     def __init__(self, path:str|Path, # a .tflite file
                  threads:int=1,      # interpreter threads: one, so that server requests run side by side
                 ):
@@ -188,19 +188,24 @@ class TfliteNet:
         with warnings.catch_warnings():  # TensorFlow 2.21 says its interpreter moves to the ai-edge-litert package
             warnings.simplefilter('ignore')
             self.interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
-        self.path, self.lock = Path(path), threading.Lock()
+        self.path, self.threads, self.lock = Path(path), threads, threading.Lock()
         self.input, self.output = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
         self.input_shape, self.output_shape = (None, *map(int, self.input['shape'][1:])), (None, *map(int, self.output['shape'][1:]))
         self.interpreter.allocate_tensors()
+        self.by_size = {int(self.input['shape'][0]): self.interpreter}
     def __repr__(self): return f'TfliteNet({self.path.name!r}, {self.input_shape} -> {self.output_shape})'
     def predict_on_batch(self, x:np.ndarray)->np.ndarray:
         "The outputs for a batch, as Keras's `predict_on_batch` gives them."
         x = np.ascontiguousarray(x, np.float32)
         with self.lock:
-            if len(x) != self.interpreter.get_input_details()[0]['shape'][0]:
-                self.interpreter.resize_tensor_input(self.input['index'], x.shape); self.interpreter.allocate_tensors()
-            self.interpreter.set_tensor(self.input['index'], x); self.interpreter.invoke()
-            return self.interpreter.get_tensor(self.output['index']).copy()
+            if (it := self.by_size.get(len(x))) is None:  # a batch size not seen yet: its own interpreter, allocated once
+                import tensorflow as tf
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore')
+                    it = self.by_size[len(x)] = tf.lite.Interpreter(model_path=str(self.path), num_threads=self.threads)
+                it.resize_tensor_input(self.input['index'], x.shape); it.allocate_tensors()
+            it.set_tensor(self.input['index'], x); it.invoke()
+            return it.get_tensor(self.output['index']).copy()
 
 def load_fer_tflite(path:str|Path|None=None, # a .tflite file; default the vendored float32 one (checked against its sha256)
                    )->TfliteNet:
