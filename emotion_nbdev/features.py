@@ -102,31 +102,47 @@ def reference_features(y:np.ndarray, # mono float32 signal at `sr`
 # %% ../nbs/02_audio_features.ipynb #182e22cf
 def _frames(y, n_fft, hop):
     "Frames of `y` centred on each hop with zeros outside it (librosa's `center=True`), in float64: a view, no copy."
-    return np.lib.stride_tricks.sliding_window_view(np.pad(y, n_fft // 2).astype(np.float64), n_fft)[::hop]
+    padded = np.zeros(len(y) + 2 * (n_fft // 2))  # zeros and float64 in one pass over the signal
+    padded[n_fft // 2:n_fft // 2 + len(y)] = y
+    return np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
 
 @lru_cache(maxsize=8)
 def _window(n_fft, window):
     import librosa
     return librosa.filters.get_window(window, n_fft, fftbins=True)
 
-def _rfft_rows(frames, bins=slice(None), window=None, block=64):
-    "The real FFT of each row (times `window`) in float64, columns `bins` kept in complex64: the arithmetic of librosa's STFT."
-    out = np.empty((len(frames), len(range(frames.shape[1] // 2 + 1)[bins])), np.complex64)
+def _rfft_rows(frames, bins=slice(None), window=None, block=64, magnitude=False):
+    "The real FFT of each row (times `window`) in float64, columns `bins` kept in complex64 (or their magnitude): the arithmetic of librosa's STFT."
+    out = np.empty((len(frames), len(range(frames.shape[1] // 2 + 1)[bins])), np.float32 if magnitude else np.complex64)
+    windowed = None if window is None else np.empty((min(block, len(frames)), frames.shape[1]))  # one buffer for every block
     for s in range(0, len(frames), block):  # a block's FFT stays in cache; one FFT of every row would fill fresh memory
         f = frames[s:s + block]
-        out[s:s + block] = np.fft.rfft(f if window is None else f * window, axis=1)[:, bins]
+        if window is not None: f = np.multiply(f, window, out=windowed[:len(f)])
+        X = np.fft.rfft(f, axis=1)[:, bins]
+        if magnitude: np.abs(X.astype(np.complex64), out=out[s:s + block])  # rounded to complex64 first, as librosa's STFT is
+        else: out[s:s + block] = X
     return out
 
 def _centred_stft(y, n_fft, hop, window='hann'):
     "`librosa.stft(y, n_fft=n_fft, hop_length=hop, window=window)` bit for bit, zeros outside the signal; frames in columns."
     return _rfft_rows(_frames(y, n_fft, hop), window=None if window == 'ones' else _window(n_fft, window)).T
 
+def _stft_magnitude(y, n_fft, hop):
+    "`np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop))` bit for bit, each block's magnitude taken while the block is in cache."
+    return _rfft_rows(_frames(y, n_fft, hop), window=_window(n_fft, 'hann'), magnitude=True).T
+
 def _zero_crossing_rate(y, frame_length, hop):
     "`librosa.feature.zero_crossing_rate(y=y, frame_length=..., hop_length=...)` bit for bit, from one pass over the signal."
-    neg = np.pad(y, frame_length // 2, mode='edge').astype(np.float64) < -1e-10  # librosa takes |x| <= 1e-10 as 0, not negative
+    neg = np.pad(y < -np.float32(1e-10), frame_length // 2, mode='edge')  # librosa's kernel takes |x| <= 1e-10 (in float32) as 0, not negative
     changes = np.flatnonzero(neg[1:] != neg[:-1])  # a change between samples i and i+1, at i
     starts = np.arange(0, len(neg) - frame_length + 1, hop)  # a frame sees the changes at start .. start + length - 2
     return ((np.searchsorted(changes, starts + frame_length - 1) - np.searchsorted(changes, starts)) / frame_length)[None]
+
+def _rms(y, frame_length, hop):
+    "`librosa.feature.rms(y=y, frame_length=..., hop_length=...)` bit for bit: each sample squared once, not once per frame that holds it."
+    squares = np.square(np.pad(y, frame_length // 2))  # float32, as librosa squares its frames
+    return np.sqrt(np.mean(np.lib.stride_tricks.sliding_window_view(squares, frame_length)[::hop], axis=-1))[None]
+
 
 # %% ../nbs/02_audio_features.ipynb #7da757eb
 @lru_cache(maxsize=16)
@@ -142,7 +158,8 @@ def _pitched(S, sr):
     lo, hi = _pitch_rows(sr, n_fft)
     X = S[lo - 1:hi + 1]  # the band and one row either side: the neighbours piptrack's stencils read
     T = X * (X > 0.1 * S.max(axis=0))  # a peak must reach a tenth of its frame's maximum
-    r, c = np.nonzero((T[1:-1] > T[:-2]) & (T[1:-1] >= T[2:]))
+    peaks = ((T[1:-1] > T[:-2]) & (T[1:-1] >= T[2:])).T  # frame by frame, along S's memory: the order of the peaks is not counted
+    c, r = np.divmod(np.flatnonzero(peaks), peaks.shape[1])
     below, at, above = X[r, c], X[r + 1, c], X[r + 2, c]
     a, b = (above + below).astype(np.float64) - 2.0 * at, (above - below).astype(np.float64) / 2  # librosa's numba stencil
     shift = np.where(np.abs(b) >= np.abs(a), 0.0, -b / np.where(a == 0, 1, a)).astype(np.float32)
@@ -158,6 +175,36 @@ def _tuning(S, sr, bins_per_octave, pitched=None):
     with warnings.catch_warnings():  # the fallback is the intended value; its warning would only repeat it
         warnings.filterwarnings('ignore', message='Trying to estimate tuning from empty frequency set', category=UserWarning)
         return float(librosa.pitch_tuning(pitched, bins_per_octave=bins_per_octave))
+
+# %% ../nbs/02_audio_features.ipynb #cb449d72
+@lru_cache(maxsize=16)
+def _contrast_bands(sr, n_fft, n_bands=6, fmin=200.0, quantile=0.02):
+    "Rows (start, stop) of each band of `librosa.feature.spectral_contrast`, and how many of its lowest and highest values its valley and peak average."
+    import librosa
+    edges = np.r_[0.0, fmin * 2.0 ** np.arange(n_bands + 1)]
+    if np.any(edges[:-1] >= 0.5 * sr): raise librosa.util.exceptions.ParameterError('Frequency band exceeds Nyquist. Reduce either fmin or n_bands.')
+    freq = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    bands = []
+    for k, (f_low, f_high) in enumerate(zip(edges[:-1], edges[1:])):
+        rows = np.flatnonzero((freq >= f_low) & (freq <= f_high))
+        start = rows[0] - 1 if k > 0 else rows[0]  # librosa's rule: a band also takes the row below it
+        stop = len(freq) if k == n_bands else rows[-1] + 1  # the top band takes every row above it
+        count = max(int(np.rint(quantile * (stop - start))), 1)  # from the band's rows ...
+        bands.append((int(start), int(stop if k == n_bands else stop - 1), count))  # ... of which all but the last are ranked
+    return tuple(bands)
+
+def _spectral_contrast(S, sr, n_fft):
+    "`librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=n_fft)` bit for bit, each frame's band sorted where it is contiguous."
+    import librosa
+    bands = _contrast_bands(sr, n_fft)
+    valley, peak = np.zeros((len(bands), S.shape[1])), np.zeros((len(bands), S.shape[1]))
+    for k, (start, stop, count) in enumerate(bands):
+        ranked = np.sort(S.T[:, start:stop], axis=1)  # frames in rows: each sort runs over contiguous memory
+        # librosa averages rows of a C-ordered array, one row after another: a C-ordered copy keeps that order of sums
+        valley[k] = np.mean(np.ascontiguousarray(ranked[:, :count].T), axis=0)
+        peak[k] = np.mean(np.ascontiguousarray(ranked[:, -count:].T), axis=0)
+    return librosa.power_to_db(peak) - librosa.power_to_db(valley)
+
 
 # %% ../nbs/02_audio_features.ipynb #238f5741
 CQT_BINS_PER_OCTAVE, CQT_OCTAVES = 36, 7  # librosa.feature.chroma_cqt's defaults, used by tonnetz(y=...)
@@ -207,9 +254,11 @@ def _report_tonnetz(y, sr, S, tuning=None):
     for i, (filters, n_fft, bins) in enumerate(octaves):
         resp.append(filters.dot(_rfft_rows(_frames(sig, n_fft, hop), bins).T))  # only the bins the filters read
         if i < CQT_OCTAVES - 1: sig, hop = _halve(sig), hop // 2
-    frames = min(r.shape[1] for r in resp)
-    V = np.asfortranarray(np.vstack([r[:, :frames] for r in resp[::-1]]))  # librosa's layout: same sums, same bits
-    V /= norm  # in complex64 before the magnitude, as librosa does
+    frames, n = min(r.shape[1] for r in resp), len(norm)
+    V = np.empty((n, frames), np.complex64, order='F')  # librosa's layout, lowest octave first: same sums, same bits
+    for i, r in enumerate(resp): V[n - CQT_BINS_PER_OCTAVE * (i + 1):n - CQT_BINS_PER_OCTAVE * i] = r[:, :frames]
+    parts = V.T.view(np.float32)  # real and imaginary parts, each divided in float64 and rounded to float32, as librosa's V /= norm is
+    np.multiply(parts, np.repeat(1 / norm[:, 0], 2), out=parts, casting='unsafe')  # numpy divides by a real c as a product with 1/c
     return librosa.feature.tonnetz(chroma=librosa.feature.chroma_cqt(C=np.abs(V), sr=sr, bins_per_octave=CQT_BINS_PER_OCTAVE), sr=sr)
 
 # %% ../nbs/02_audio_features.ipynb #19ca19ae
@@ -231,7 +280,7 @@ def clip_features(y:np.ndarray, # mono float32 signal at `sr`
     import librosa, scipy.fft
     check_tonnetz(tonnetz)
     y = check_signal(y, sr)
-    S = np.abs(_centred_stft(y, N_FFT, HOP))
+    S = _stft_magnitude(y, N_FFT, HOP)
     pitched = _pitched(S, sr)  # one pitch track serves both tuning estimates (12 and 36 bins per octave)
     tuning = _tuning(S, sr, 12, pitched)
     chroma = librosa.util.normalize(np.einsum('cf,ft->ct', _chroma_basis(sr, N_FFT, tuning), S, optimize=True), norm=np.inf, axis=-2)
@@ -242,9 +291,9 @@ def clip_features(y:np.ndarray, # mono float32 signal at `sr`
     v = np.concatenate([
         _zero_crossing_rate(y, N_FFT, HOP).mean(axis=1),
         chroma.mean(axis=1), mfcc.mean(axis=1),
-        librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP).mean(axis=1),
+        _rms(y, N_FFT, HOP).mean(axis=1),
         mel.mean(axis=1),
-        librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=N_FFT, hop_length=HOP).mean(axis=1),
+        _spectral_contrast(S, sr, N_FFT).mean(axis=1),
         ton.mean(axis=1)]).astype(np.float64)
     if not np.isfinite(v).all(): raise UnreadableAudioError('signal', 'features are not finite')
     return v

@@ -10,7 +10,8 @@ from emotion_nbdev.audio_data import load_synthetic_speech
 from emotion_nbdev.features import (FEATURE_NAMES, FEATURE_SLICES, FEATURE_SR, N_FEATURES, clip_features,
     reference_features, relative_difference, load_audio, augment_signal, augment_rng, TONNETZ_KINDS, FEATURE_VERSIONS,
     DEFAULT_TONNETZ, clip_feature_rows, extract_features, save_features, load_features, UnreadableAudioError)
-from emotion_nbdev.features import _centred_stft, _zero_crossing_rate, _tuning, _halve, _report_tonnetz  # the fast path's helpers
+from emotion_nbdev.features import (_centred_stft, _stft_magnitude, _zero_crossing_rate, _rms, _spectral_contrast, _tuning,
+    _halve, _report_tonnetz)  # the fast path's helpers
 from conftest import require_tool
 
 REAL_SPEECH = sorted(Path('/usr/share/sounds/alsa').glob('*_*.wav'))  # human voice: "Front Center", ...
@@ -91,13 +92,30 @@ def test_fast_path_helpers_repeat_librosas_bits(sr, seconds, f0, noise, silent, 
     assert np.array_equal(S, _librosa_quietly(lambda: np.abs(librosa.stft(y))))
     cqt_frames = _librosa_quietly(lambda: librosa.stft(y, n_fft=1024, hop_length=128, window='ones', dtype=np.complex64))
     assert np.array_equal(_centred_stft(y, 1024, 128, window='ones'), cqt_frames)
+    assert np.array_equal(_stft_magnitude(y, 2048, 512), S) and _stft_magnitude(y, 2048, 512).flags.f_contiguous == S.flags.f_contiguous
     assert np.array_equal(_zero_crossing_rate(y, 2048, 512), librosa.feature.zero_crossing_rate(y=y))
+    assert np.array_equal(_rms(y, 2048, 512), librosa.feature.rms(y=y))
+    if sr > 12800:  # the contrast's top band starts at 6.4 kHz
+        for s in (S, np.ascontiguousarray(S)): assert np.array_equal(_spectral_contrast(s, sr, 2048), librosa.feature.spectral_contrast(S=s, sr=sr))
+    else:
+        for f in (lambda: _spectral_contrast(S, sr, 2048), lambda: librosa.feature.spectral_contrast(S=S, sr=sr)):
+            with pytest.raises(librosa.util.exceptions.ParameterError, match='exceeds Nyquist'): f()
     for bpo in (12, 36): assert _tuning(S, sr, bpo) == _librosa_quietly(lambda: librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=bpo)), bpo
     assert np.array_equal(_halve(y), librosa.resample(y, orig_sr=2, target_sr=1, res_type='soxr_hq', scale=True))
     if sr < 8500:  # the CQT's top filters reach about 4.1 kHz: librosa refuses, and so does the fast path, naming the rate
         with pytest.raises(librosa.util.exceptions.ParameterError, match='exceed the Nyquist'): _librosa_quietly(lambda: librosa.feature.tonnetz(y=y, sr=sr))
         with pytest.raises(ValueError, match=rf"constant-Q tonnetz needs a sample rate above \d+ Hz, not {sr} Hz"): _report_tonnetz(y, sr, S)
     else: assert np.array_equal(_report_tonnetz(y, sr, S), _librosa_quietly(lambda: librosa.feature.tonnetz(y=y, sr=sr)))  # 44.1 kHz: early downsampling
+
+def test_zero_crossings_at_librosas_threshold():
+    "Samples within 1e-10 of zero count as zero, not as a sign: float32 values on both sides of -1e-10 and +1e-10."
+    import librosa
+    t = np.float32(1e-10)
+    values = np.array([-t, np.nextafter(-t, np.float32(0)), np.nextafter(-t, np.float32(-1)), t, np.nextafter(t, np.float32(0)),
+                       0.0, -0.0, 0.5, -0.5, -2e-10, 5e-11, -5e-11], np.float32)
+    y = np.random.default_rng(0).choice(values, 20_000)
+    z = _zero_crossing_rate(y, 2048, 512)
+    assert np.array_equal(z, librosa.feature.zero_crossing_rate(y=y)) and z.max() > 0.1
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sr=st.sampled_from([8000, 16000, 22050, 24414, 44100, 48000]), seconds=st.floats(0.2, 1.5),
