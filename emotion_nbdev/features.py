@@ -117,10 +117,11 @@ def _rfft_rows(frames, bins=slice(None), window=None, block=64, magnitude=False)
     windowed = None if window is None else np.empty((min(block, len(frames)), frames.shape[1]))  # one buffer for every block
     for s in range(0, len(frames), block):  # a block's FFT stays in cache; one FFT of every row would fill fresh memory
         f = frames[s:s + block]
-        if window is not None: f = np.multiply(f, window, out=windowed[:len(f)])
-        X = np.fft.rfft(f, axis=1)[:, bins]
-        if magnitude: np.abs(X.astype(np.complex64), out=out[s:s + block])  # rounded to complex64 first, as librosa's STFT is
-        else: out[s:s + block] = X
+        if window is not None:  # the overlapping frames copied first: numpy multiplies contiguous rows faster
+            np.copyto(windowed[:len(f)], f); f = np.multiply(windowed[:len(f)], window, out=windowed[:len(f)])
+        parts = np.fft.rfft(f, axis=1)[:, bins].view(np.float64)  # rounded part by part to float32 below, as a cast to complex64 is
+        if magnitude: np.abs(parts.astype(np.float32).view(np.complex64), out=out[s:s + block])  # librosa's |STFT| of complex64
+        else: out[s:s + block].view(np.float32)[:] = parts
     return out
 
 def _centred_stft(y, n_fft, hop, window='hann'):
