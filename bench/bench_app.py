@@ -6,12 +6,16 @@ embedded synthetic data first when missing), then:
   640x480 JPEG photo with one face (scikit-image's astronaut) to POST /api/face; the first call of each is
   reported apart (it loads lazily imported code), p50/p95 over the next `--n` calls;
 - the load test of the tests: 8 concurrent clients x 25 mixed requests (audio, face, health, a bad file),
-  throughput and latency percentiles under load, errors counted.
-Usage: python bench/bench_app.py [--n 50] [--markdown bench/RESULTS_app.md]
+  throughput and latency percentiles under load, errors counted;
+- the audio endpoint under 8 concurrent clients, beside the reference: a second server started the same way but with
+  `Limits(audio_processes=False)` (audio analysed in the server's two threads, as before `AudioPool`), the same models;
+  8 clients x 10 requests of the 3 s clip, `--rounds` rounds per server in alternating order, 5 single requests after each.
+Usage: python bench/bench_app.py [--n 50] [--rounds 4] [--markdown bench/RESULTS_app.md]
 """
 import argparse, io, os, platform, socket, subprocess, sys, time
 from pathlib import Path
 import httpx
+from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import soundfile as sf
 from PIL import Image
@@ -30,10 +34,14 @@ def photo_640x480():
     im = Image.fromarray(astronaut()).resize((640, 640), Image.Resampling.LANCZOS).crop((0, 0, 640, 480))
     buf = io.BytesIO(); im.save(buf, 'JPEG', quality=90); return buf.getvalue()
 
-def start_server():
+REFERENCE = 'from emotion_nbdev.app import serve, Limits; serve(port={port}, limits=Limits(audio_processes=False))'
+
+def start_server(reference=False):
+    "`emotion-nbdev serve` on a free port (the reference: `serve` with audio in the server's threads); (process, url)."
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
     exe = Path(sys.executable).parent/'emotion-nbdev'
-    p = subprocess.Popen([str(exe), 'serve', '--port', str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    cmd = [sys.executable, '-c', REFERENCE.format(port=port)] if reference else [str(exe), 'serve', '--port', str(port)]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          env={**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False'})
     url = f'http://127.0.0.1:{port}'
     for _ in range(1200):
@@ -44,9 +52,37 @@ def start_server():
 
 def pct(ms, q): return float(np.percentile(ms, q))
 
+def audio_requests(url, clip, clients, per_client):
+    "Milliseconds of each `POST /api/audio` of `clip` from `clients` concurrent httpx clients, `per_client` requests each."
+    def client(_):
+        out = []
+        with httpx.Client(timeout=120) as c:
+            for _ in range(per_client):
+                t = time.perf_counter()
+                r = c.post(url + '/api/audio', files={'file': ('clip.wav', clip)})
+                out.append(1000*(time.perf_counter() - t))
+                if r.status_code != 200: raise SystemExit(f'{url}: status {r.status_code}: {r.text[:200]}')
+        return out
+    with ThreadPoolExecutor(clients) as pool: return [ms for rs in pool.map(client, range(clients)) for ms in rs]
+
+def audio_under_load(clip, rounds):
+    "8 clients x 10 audio requests per round on our server and the reference, rounds in alternating order; 5 single requests after each."
+    servers = {'ours': start_server(), 'reference': start_server(reference=True)}
+    lat, one = {k: [] for k in servers}, {k: [] for k in servers}
+    try:
+        for _, url in servers.values(): audio_requests(url, clip, 2, 3)  # warm: first requests on every worker
+        for r in range(rounds):
+            for k in (('reference', 'ours') if r % 2 == 0 else ('ours', 'reference')):
+                lat[k] += audio_requests(servers[k][1], clip, 8, 10)
+                one[k] += audio_requests(servers[k][1], clip, 1, 5)
+    finally:
+        for p, _ in servers.values(): p.terminate(); p.wait(30)
+    return {k: dict(n=len(v), p50=pct(v, 50), p95=pct(v, 95), max=max(v), one_p50=pct(one[k], 50)) for k, v in lat.items()}
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=50, help='timed calls per endpoint after the first')
+    ap.add_argument('--rounds', type=int, default=4, help='rounds per server of the audio-under-load comparison')
     ap.add_argument('--markdown')
     a = ap.parse_args()
     clip, photo = three_second_clip(), photo_640x480()
@@ -66,14 +102,16 @@ def main():
         load = load_test(url, clip, photo, clients=8, per_client=25)
     finally:
         proc.terminate(); proc.wait(30)
+    load_mid = os.getloadavg()[0]
+    audio = audio_under_load(clip, a.rounds)
     load_after = os.getloadavg()[0]
     goal = {'audio (3 s clip)': 100, 'face (640x480 photo)': 250}
     lines = ['# Demo server benchmark', '',
-             f'Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; server: `emotion-nbdev serve` (2 workers), '
+             f'Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; server: `emotion-nbdev serve` (2 workers; audio requests in 2 worker processes), '
              f'client: httpx in another process on the same machine. Models: the demo models; the face endpoint detects each face once and runs all three '
              f'face models on it (FER2013, landmarks, CNN). Speed does not depend on what data the models learned from. '
-             f'Server start with models cached: {start_s:.1f} s. Command: `python bench/bench_app.py --n {a.n}`. '
-             f'Load average (1 min) before and after: {load_before:.1f} and {load_after:.1f}'
+             f'Server start with models cached: {start_s:.1f} s. Command: `python bench/bench_app.py --n {a.n} --rounds {a.rounds}`. '
+             f'Load average (1 min) at the start, between the two parts and at the end: {load_before:.1f}, {load_mid:.1f} and {load_after:.1f}'
              f"{' (other work shared the 2 cores: read the times as upper bounds)' if max(load_before, load_after) > 1 else ''}.", '',
              '## Latency, one request at a time', '',
              f'| endpoint | first call (ms) | p50 (ms) | p95 (ms) | max (ms) | goal p95 | met |', '|---|---|---|---|---|---|---|']
@@ -87,6 +125,17 @@ def main():
               'mix per client: audio, face, health, a bad audio file answered 422, face).', '',
               '| kind | requests | p50 (ms) | p95 (ms) |', '|---|---|---|---|']
     lines += [f"| {k} | {l['n']} | {l['p50']:.0f} | {l['p95']:.0f} |" for k, l in load['latency_ms'].items()]
+    o, ref = audio['ours'], audio['reference']
+    lines += ['', '## The audio endpoint under 8 concurrent clients, beside the reference', '',
+              f"`POST /api/audio` of the 3 s clip, 8 clients x 10 requests per round, {a.rounds} rounds per server in alternating order "
+              "(drifting load falls on both), 5 single requests after each round; both servers started the same way on the same models, "
+              "the reference with `Limits(audio_processes=False)`: audio analysed in the server's 2 threads, the way before `AudioPool`. "
+              "Clients: httpx threads in the benchmark's process, on the same 2 cores.", '',
+              '| server | requests | p50 ms | p95 ms | max ms | p50 ms, one client | goal p95 | met |', '|---|---|---|---|---|---|---|---|']
+    for k, name in (('ours', 'ours: audio in 2 worker processes (`AudioPool`)'), ('reference', "reference: audio in the server's 2 threads")):
+        s_ = audio[k]
+        lines.append(f"| {name} | {s_['n']} | {s_['p50']:.0f} | **{s_['p95']:.0f}** | {s_['max']:.0f} | {s_['one_p50']:.0f} | < 100 ms | {'yes' if s_['p95'] < 100 else 'no'} |")
+    lines += ['', f"p95 reference / ours: **{ref['p95']/o['p95']:.2f}x**; p50: {ref['p50']/o['p50']:.2f}x."]
     text = '\n'.join(lines) + '\n'
     print(text)
     if a.markdown: Path(a.markdown).write_text(text)

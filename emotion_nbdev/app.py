@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio, io, json, os, re, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
-from contextlib import contextmanager
+from contextlib import contextmanager, asynccontextmanager
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -24,8 +24,9 @@ __all__ = ['MODELS_ENV_VAR', 'MODEL_FILES', 'DEMO_CNN_SIZE', 'DEMO_CNN_EPOCHS', 
            'RequestError', 'user_message', 'analyse_audio', 'unfamiliar_note', 'apply_trust', 'analyse_face',
            'saliency_image', 'draw_faces', 'audio_figure', 'video_timeline', 'analyse_video_request', 'AudioResult',
            'ModelAnswer', 'FaceResult', 'FacesResult', 'Health', 'ErrorMessage', 'Segment', 'VideoResult',
-           'UploadLimit', 'Gate', 'create_api', 'demo_examples', 'data_banner', 'LiveSession', 'live_timeline',
-           'build_ui', 'create_app', 'BackgroundServer', 'share_link', 'warm_up', 'serve', 'load_test']
+           'UploadLimit', 'AudioPool', 'Gate', 'create_api', 'demo_examples', 'data_banner', 'LiveSession',
+           'live_timeline', 'build_ui', 'RequestLog', 'create_app', 'BackgroundServer', 'share_link', 'warm_up',
+           'serve', 'load_test']
 
 # %% ../nbs/08_app.ipynb #6e1ca3ad
 MODELS_ENV_VAR = 'EMOTION_MODELS_DIR'
@@ -48,6 +49,7 @@ class TrainingData:
     audio: list = field(default_factory=list) # speech dataset roots (CREMA-D, TESS, SAVEE, RAVDESS; detected per root)
     faces: list = field(default_factory=list) # landmark CSVs, CK+ roots, fer2013.csv files or folder-per-class image trees
     jobs: int = 1                             # parallel workers for features and the search
+    parallel: bool = True                     # train the missing models at once, each in a process of its own
     def __post_init__(self):
         for p in [*self.audio, *self.faces]:
             if not Path(p).expanduser().exists(): raise FileNotFoundError(f'training data {p} does not exist')
@@ -151,10 +153,10 @@ def _folder_lock(folder:Path):
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
-# %% ../nbs/08_app.ipynb #e8a3eb10
+# %% ../nbs/08_app.ipynb #bba23939
 def train_demo_models(path:str|Path|None=None, # models folder (see `models_dir`)
                       retrain:bool=False,      # train every model again even if it exists
-                      progress:bool=True,      # progress bars while training
+                      progress:bool=True,      # progress bars while training (in turn only)
                       log=print,               # where the step messages go
                       data:TrainingData|None=None, # the reader's datasets; None: the embedded synthetic data
                      )->dict: # kind -> {'file', 'trained' (bool), 'seconds', 'sources'}
@@ -166,8 +168,8 @@ def train_demo_models(path:str|Path|None=None, # models folder (see `models_dir`
 def _train_missing(out, retrain, progress, log, data):
     record = out/'sources.json'
     known = json.loads(record.read_text()) if record.exists() else {}
-    done = {}
-    for i, (kind, train) in enumerate(_TRAINERS.items(), 1):
+    done, todo = {}, []
+    for i, kind in enumerate(_TRAINERS, 1):
         f, want = out/MODEL_FILES[kind], data.sources(kind)
         had = known.get(kind, [SYNTHETIC_SOURCE])
         if f.exists() and not retrain and had == want and _loads(kind, f, want):
@@ -176,12 +178,35 @@ def _train_missing(out, retrain, progress, log, data):
             log(f'[{i}/3] {f} was trained on {", ".join(had)}; asked for {", ".join(want)}: retraining it' if had != want else
                 f'[{i}/3] {f} does not load with this version of emotion_nbdev: retraining it')
         log(f"[{i}/3] training the {kind} model on {'the embedded SYNTHETIC data' if want == [SYNTHETIC_SOURCE] else ', '.join(want)} -> {f}")
-        t0 = time.perf_counter()
-        train(f, progress, data, log)
-        known[kind] = want; record.write_text(json.dumps(known, indent=1))
-        done[kind] = dict(file=str(f), trained=True, seconds=round(time.perf_counter() - t0, 1), sources=want)
-        log(f'[{i}/3] {kind} model ready in {done[kind]["seconds"]} s')
-    return done
+        todo.append((i, kind, f))
+    def finish(i, kind, seconds):
+        known[kind] = data.sources(kind); record.write_text(json.dumps(known, indent=1))
+        done[kind] = dict(file=str(out/MODEL_FILES[kind]), trained=True, seconds=seconds, sources=data.sources(kind))
+        log(f'[{i}/3] {kind} model ready in {seconds} s')
+    _train_all(todo, progress, log, data, finish)
+    return {k: done[k] for k in _TRAINERS}
+
+# %% ../nbs/08_app.ipynb #e8a3eb10
+def _train_apart(kind, f, data):
+    "One model trained in a process of its own: its messages and its seconds come back."
+    lines, t0 = [], time.perf_counter()
+    _TRAINERS[kind](f, False, data, lines.append)  # no progress bars: three at once would write over each other
+    return lines, round(time.perf_counter() - t0, 1)
+
+def _train_all(todo, progress, log, data, finish):
+    "Train `todo` [(i, kind, file)]: at once in processes of their own (`data.parallel`), else in turn here; `finish(i, kind, seconds)` after each."
+    if not data.parallel or len(todo) < 2:
+        for i, kind, f in todo:
+            t0 = time.perf_counter(); _TRAINERS[kind](f, progress, data, log); finish(i, kind, round(time.perf_counter() - t0, 1))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    with ProcessPoolExecutor(len(todo), multiprocessing.get_context('spawn')) as ex:
+        running = {ex.submit(_train_apart, kind, f, data): (i, kind) for i, kind, f in todo}
+        for fut in as_completed(running):
+            lines, seconds = fut.result()
+            for line in lines: log(line)
+            finish(*running[fut], seconds)
 
 # %% ../nbs/08_app.ipynb #50458030
 def _carded(model, meta, p):
@@ -261,6 +286,7 @@ class Limits:
     timeout_s:float = 30.0           # a request's time limit, queueing excluded
     video_timeout_s:float = 120.0    # a video's time limit: its analysis takes a fraction of its length
     workers:int = 2                  # requests analysed at once
+    audio_processes:bool = True      # audio requests in `workers` processes of their own (the cores work at once); False: in the server's threads
     queue_size:int = 32              # requests that may wait for a worker; more get 503
     @property
     def max_upload_bytes(self)->int: return int(self.max_upload_mb*1024*1024)
@@ -270,6 +296,7 @@ class RequestError(ValueError):
     def __init__(self, status:int, message:str):
         self.status, self.message = status, message
         super().__init__(message)
+    def __reduce__(self): return RequestError, (self.status, self.message)  # comes back whole from a worker process
 
 # %% ../nbs/08_app.ipynb #a74d4fad
 _SERVER_PATH = re.compile(r"""(?<![\w:/.])(?:/[^\s'"/:,;()\[\]{}<>]+)+/?""")  # an absolute POSIX path inside a message
@@ -518,7 +545,7 @@ class ErrorMessage(BaseModel):
 
 ERRORS = {s: {'model': ErrorMessage, 'description': d} for s, d in
           {413: 'upload, clip or photo too large', 422: 'unusable file (empty, corrupt, no face, ...) or missing field',
-           503: 'queue full: try again shortly', 504: 'analysis took longer than the time limit'}.items()}
+           500: 'the process analysing the file stopped unexpectedly: try again', 503: 'queue full: try again shortly', 504: 'analysis took longer than the time limit'}.items()}
 
 # %% ../nbs/08_app.ipynb #31dd6221
 class Segment(BaseModel):
@@ -567,12 +594,66 @@ class UploadLimit:
         if over and not started: await self._refuse(send, f'more than {self.max_bytes}')
 
 
+# %% ../nbs/08_app.ipynb #4a381517
+_WORKER = {}  # inside a worker process of `AudioPool`: the audio-only `DemoModels` it analyses with
+
+def _audio_worker_start(models:DemoModels):
+    "A worker's start: keep its copy of the audio model, and pay the imports and numba's loading on one clip before any request."
+    from emotion_nbdev.audio_data import load_synthetic_speech
+    _WORKER['models'] = models
+    analyse_audio(models, load_synthetic_speech().manifest.path.iloc[0])
+
+def _audio_in_worker(path, name, limits, explain): return analyse_audio(_WORKER['models'], path, name, limits, explain)
+def _pid_after(seconds): time.sleep(seconds); return os.getpid()
+
+# %% ../nbs/08_app.ipynb #4114156b
+class AudioPool:
+    "`analyse_audio` in `size` worker processes, each holding a copy of the audio model: requests run on separate cores."
+    def __init__(self, models:DemoModels, # the server's models: only the audio model and its metadata travel to the workers
+                 size:int=2):             # worker processes
+        self.models = DemoModels(models.audio, {}, {'audio': models.metadata['audio']}, models.folder)
+        self.size, self._lock = size, threading.Lock()
+        self._pool = self._start()
+    def _start(self):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        return ProcessPoolExecutor(self.size, multiprocessing.get_context('spawn'), initializer=_audio_worker_start, initargs=(self.models,))
+    def _restart(self, broken):
+        with self._lock:  # several requests may see the same death: one new pool
+            if self._pool is broken: broken.shutdown(wait=True, cancel_futures=True); self._pool = self._start()
+    def run(self, fn, *args):
+        "`fn(*args)` in a worker; `BrokenProcessPool` when the worker died during the call (the next call gets new workers)."
+        from concurrent.futures.process import BrokenProcessPool
+        pool = self._pool
+        try: fut = pool.submit(fn, *args)
+        except BrokenProcessPool:  # a worker died since the last call: this call goes to new workers
+            self._restart(pool); pool = self._pool; fut = pool.submit(fn, *args)
+        try: return fut.result()
+        except BrokenProcessPool: self._restart(pool); raise
+    def __call__(self, models, path, name=None, limits:Limits=Limits(), explain:bool=False)->dict:
+        "`analyse_audio(models, path, name, limits, explain)` in a worker (on its own copy of the audio model); 500 if the worker died."
+        from concurrent.futures.process import BrokenProcessPool
+        name = name or Path(path).name
+        try: return self.run(_audio_in_worker, path, name, limits, explain)
+        except BrokenProcessPool: raise RequestError(500, f'{name}: the process analysing it stopped unexpectedly; the server started a new one: try again') from None
+    def warm(self, timeout:float=300)->float:
+        "Start every worker and wait until each has analysed its first clip; seconds taken."
+        t0, seen = time.perf_counter(), set()
+        while len(seen) < self.size and time.perf_counter() - t0 < timeout:
+            seen |= {f.result() for f in [self._pool.submit(_pid_after, 0.1) for _ in range(self.size)]}
+        return time.perf_counter() - t0
+    @property
+    def pids(self)->list: return sorted(self._pool._processes or {})  # the executor has no public list of its processes
+    def close(self): self._pool.shutdown(wait=True, cancel_futures=True)
+
 # %% ../nbs/08_app.ipynb #06eacd3f
 class Gate:
-    "A bounded queue in front of a thread pool, with a per-request timeout."
-    def __init__(self, limits:Limits):
+    "A bounded queue in front of a thread pool, with a per-request timeout; audio goes on to an `AudioPool` when given the models."
+    def __init__(self, limits:Limits,
+                 models:DemoModels|None=None): # given (and `limits.audio_processes`): `audio` is an `AudioPool` of `limits.workers`
         self.limits, self.waiting, self._lock = limits, 0, threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix='emotion-nbdev')
+        self.audio = AudioPool(models, limits.workers) if models is not None and limits.audio_processes else analyse_audio
     def _enter(self):
         with self._lock:  # the event loop (REST) and Gradio's worker threads (UI) both count here
             if self.waiting >= self.limits.workers + self.limits.queue_size:
@@ -597,6 +678,18 @@ class Gate:
             try: return self.pool.submit(fn, *args).result(timeout=timeout)
             except FutureTimeout: raise RequestError(504, f'analysis took longer than {timeout:g} s') from None
         finally: self._leave()
+    def warm(self)->float:
+        "Start the audio workers, if any, and wait until they are ready; seconds taken. Workers that cannot start: audio stays in the threads, and `RuntimeError` says why."
+        from concurrent.futures.process import BrokenProcessPool
+        if not isinstance(self.audio, AudioPool): return 0.0
+        try: return self.audio.warm()
+        except BrokenProcessPool:
+            self.audio.close(); self.audio = analyse_audio
+            raise RuntimeError("the audio worker processes could not start, so audio is analysed in the server's threads; a script that "
+                               "starts the server must do it under `if __name__ == '__main__':` (see the multiprocessing docs)") from None
+    def close(self):
+        "Stop the audio workers, if any (the server's shutdown calls it)."
+        if isinstance(self.audio, AudioPool): self.audio.close()
 
 # %% ../nbs/08_app.ipynb #f60cafe2
 async def _save_upload(upload, folder):
@@ -632,7 +725,7 @@ def _predict_routes(app, models:DemoModels, limits:Limits, gate:Gate):
     async def audio(file: UploadFile = File(description='an audio file: WAV, FLAC, OGG or MP3'),
                     explain: bool = Query(False, description='also say which feature groups and which seconds moved the answer')):
         "The emotion of a speech clip and the probability of every emotion (and, with explain=true, why)."
-        return await run(file, lambda *a: analyse_audio(*a, explain=explain))
+        return await run(file, lambda *a: gate.audio(*a, explain=explain))
 
     @app.post('/api/face', response_model=FacesResult, responses=ERRORS, tags=['predict'])
     async def face(file: UploadFile = File(description='a photo: JPEG, PNG, BMP, GIF, WebP or TIFF')):
@@ -649,8 +742,12 @@ def create_api(models:DemoModels, # from `load_demo_models`
                gate:Gate|None=None, # shared with the UI; a new one if None
               ):
     "The FastAPI app: /api/health, /api/models, /api/audio, /api/face, /api/video, with OpenAPI docs at /docs."
-    gate = gate or Gate(limits)
-    app = FastAPI(title='emotion_nbdev API', version=__version__,
+    gate = gate or Gate(limits, models)
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        gate.close()
+    app = FastAPI(title='emotion_nbdev API', version=__version__, lifespan=lifespan,
                   description='Emotion recognition from speech audio and faces. The models of this server report the data they were '
                               'trained on (`GET /api/models`); models trained on the embedded synthetic data say nothing about real speech or faces.')
     app.state.models, app.state.limits, app.state.gate = models, limits, gate
@@ -761,7 +858,7 @@ def _audio_tab(models:DemoModels, limits:Limits, gate:Gate, examples:dict):
     def predict_audio(path):
         "Emotion probabilities of a speech clip, its waveform and mel spectrogram, and which feature groups and seconds moved the answer."
         if not path: raise gr.Error('upload or record a clip first')
-        r = _guarded(gate, analyse_audio, models, path, Path(path).name, limits, True)
+        r = _guarded(gate, gate.audio, models, path, Path(path).name, limits, True)
         why = plot_explanation(r['explanation'], title=f"why {r['emotion']}: the seconds and feature groups that moved the answer")
         return r['probabilities'], audio_figure(path, f"predicted {r['emotion']} ({r['data']}-data model)"), _trust_words(r, 'audio', models), why
     with gr.Tab('Audio'):
@@ -952,7 +1049,7 @@ def build_ui(models:DemoModels, # from `load_demo_models`
             ):
     "The Gradio Blocks demo: Audio, Face, Video, Live and Models tabs over `analyse_audio`, `analyse_face`, `video_timeline` and `LiveSession`."
     import gradio as gr
-    gate, examples = gate or Gate(limits), demo_examples(models.folder)
+    gate, examples = gate or Gate(limits, models), demo_examples(models.folder)
     with gr.Blocks(title='emotion_nbdev demo') as ui:
         gr.Markdown(f'# emotion_nbdev: emotion from speech and faces\nversion {__version__}; REST API at [/docs](/docs)')
         gr.Markdown(data_banner(models), elem_id='data-note')
@@ -965,20 +1062,27 @@ def build_ui(models:DemoModels, # from `load_demo_models`
     return ui
 
 # %% ../nbs/08_app.ipynb #9e26d6b7
+class RequestLog:
+    "ASGI middleware: one line per API request (method, path, status, milliseconds), without wrapping the response as `BaseHTTPMiddleware` does."
+    def __init__(self, app, log, prefix:str='/api/'): self.app, self.log, self.prefix = app, log, prefix
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http' or not scope['path'].startswith(self.prefix): return await self.app(scope, receive, send)
+        t0, status = time.perf_counter(), [500]
+        async def seen(msg):
+            if msg['type'] == 'http.response.start': status[0] = msg['status']
+            await send(msg)
+        try: await self.app(scope, receive, seen)
+        finally: self.log(f"{scope['method']} {scope['path']} {status[0]} {1000*(time.perf_counter() - t0):.0f} ms")
+
 def create_app(models:DemoModels, # from `load_demo_models`
                limits:Limits=Limits(),
                log=None,           # if given, one line per API request: method, path, status, milliseconds
               ):
     "The demo server's ASGI app: the REST API under /api (docs at /docs) and the Gradio UI at /."
     import gradio as gr
-    gate = Gate(limits)
+    gate = Gate(limits, models)
     app = create_api(models, limits, gate)
-    if log is not None:
-        @app.middleware('http')
-        async def request_line(request, call_next):
-            t0 = time.perf_counter(); response = await call_next(request)
-            if request.url.path.startswith('/api/'): log(f'{request.method} {request.url.path} {response.status_code} {1000*(time.perf_counter() - t0):.0f} ms')
-            return response
+    if log is not None: app.add_middleware(RequestLog, log=log)
     return gr.mount_gradio_app(app, build_ui(models, limits, gate), path='/', max_file_size=limits.max_upload_bytes,
                                footer_links=['api', 'gradio'], css=DEMO_CSS)
 
@@ -1042,9 +1146,15 @@ def _serve(host, port, folder, share, limits, log, data):
     "`serve` in the models folder `folder`."
     train_demo_models(folder, log=log, data=data)
     m = load_demo_models(folder)
+    app = create_app(m, limits, log=log)
+    def start_workers():
+        try: app.state.gate.warm()
+        except RuntimeError as e: log(f'NOTE: {e}')
+    workers = threading.Thread(target=start_workers, daemon=True); workers.start()  # the audio workers start beside the warm-up
     log(f'{m}; warm-up took {warm_up(m):.1f} s')
+    workers.join()
     if any(m.synthetic.values()): log('NOTE: models trained on SYNTHETIC data: the demo shows the plumbing, not real-world accuracy.')
-    server = BackgroundServer(create_app(m, limits, log=log), host, port).start()
+    server = BackgroundServer(app, host, port).start()
     log(f'demo: {server.url}/   API docs: {server.url}/docs   health: {server.url}/api/health   (Ctrl+C stops)')
     def ask_for_link():  # in its own thread: a slow name lookup must not keep Ctrl+C waiting
         try: log(f'public link: {share_link(host, port)}')
