@@ -6,27 +6,28 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/face_data.html.md"""
 
 # %% ../nbs/04_face_data.ipynb #f68fd390
 from __future__ import annotations
-import json, os, re, shutil, tempfile
+import json, os, re, shutil, tempfile, threading, warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-from .core import (EMOTIONS, SEED, SkipReport, UnknownEmotionError, cache_dir, data_tag, is_hidden_or_system,
-                                normalize_emotion)
+from .core import (EMOTIONS, SEED, SkipReport, UnknownEmotionError, cache_dir, data_tag, file_sha256, is_hidden_or_system,
+                                normalize_emotion, package_data_dir)
 from .audio_data import figure_jpeg  # the book's JPEG figures (chapter 1); also importable from here
 
 # %% auto #0
 __all__ = ['N_LANDMARKS', 'LANDMARK_COLUMNS', 'META_COLUMNS', 'CSV_COLUMNS', 'LANDMARK_GROUPS', 'UNLABELLED',
-           'SYNTHETIC_FACES_MARKER', 'IMAGE_EXTENSIONS', 'MAX_IMAGE_PIXELS', 'FACE_EXPRESSIONS', 'IDENTITY_RANGES',
-           'SYNTHETIC_FACES_VERSION', 'FER2013_EMOTIONS', 'CK_PLUS_EMOTIONS', 'landmark_table', 'landmark_array',
-           'LandmarkTableError', 'validate_landmark_table', 'read_landmark_csv', 'UnreadableImageError', 'read_image',
-           'detect_faces', 'face_landmarks', 'plot_face_landmarks', 'face_shapes', 'render_face', 'SyntheticFaces',
-           'make_synthetic_faces', 'plot_face_grid', 'write_synthetic_faces', 'synthetic_faces_dir',
-           'load_synthetic_faces', 'LandmarkExtraction', 'landmarks_from_images', 'load_fer2013_csv',
-           'index_fer2013_folders', 'read_ck_landmarks', 'load_ck_plus', 'normalize_landmarks', 'plot_mean_shapes',
-           'plot_landmark_class_distribution']
+           'SYNTHETIC_FACES_MARKER', 'IMAGE_EXTENSIONS', 'MAX_IMAGE_PIXELS', 'BLAZEFACE_MIN_SCORE', 'BLAZEFACE_IOU',
+           'FACE_EXPRESSIONS', 'IDENTITY_RANGES', 'SYNTHETIC_FACES_VERSION', 'FER2013_EMOTIONS', 'CK_PLUS_EMOTIONS',
+           'landmark_table', 'landmark_array', 'LandmarkTableError', 'validate_landmark_table', 'read_landmark_csv',
+           'UnreadableImageError', 'read_image', 'blazeface_anchors', 'merge_boxes', 'BlazeFace', 'blazeface',
+           'square_tiles', 'blazeface_faces', 'detect_faces', 'face_landmarks', 'plot_face_landmarks', 'face_shapes',
+           'render_face', 'SyntheticFaces', 'make_synthetic_faces', 'plot_face_grid', 'write_synthetic_faces',
+           'synthetic_faces_dir', 'load_synthetic_faces', 'LandmarkExtraction', 'landmarks_from_images',
+           'load_fer2013_csv', 'index_fer2013_folders', 'read_ck_landmarks', 'load_ck_plus', 'normalize_landmarks',
+           'plot_mean_shapes', 'plot_landmark_class_distribution']
 
 # %% ../nbs/04_face_data.ipynb #8458d77a
 N_LANDMARKS = 68
@@ -234,6 +235,98 @@ def read_image(image:str|Path|np.ndarray, # a file path, or an (h, w), (h, w, 3)
     try: return _to_rgb8(a, sixteen)
     except ValueError as e: raise UnreadableImageError(path, f'unsupported pixels: {e}') from None
 
+# %% ../nbs/04_face_data.ipynb #3f384350
+BLAZEFACE_MIN_SCORE = 0.5  # MediaPipe's default minimum detection confidence
+BLAZEFACE_IOU = 0.3        # boxes overlapping more than this (intersection over union) are one face, as in MediaPipe
+
+def blazeface_anchors(size:int,      # the network's input side in pixels (128 short-range, 192 full-range)
+                      strides:list,  # one stride per layer; consecutive layers of one stride share a grid
+                      per_layer:int, # anchors per grid cell and layer
+                     )->np.ndarray: # (n, 2) anchor centres (x, y) in [0, 1], in the order of the network's outputs
+    "The SSD anchor centres BlazeFace's boxes are decoded against (their size is fixed at 1, so only centres matter)."
+    out, i = [], 0
+    while i < len(strides):
+        j = i
+        while j < len(strides) and strides[j] == strides[i]: j += 1
+        g = int(np.ceil(size/strides[i]))
+        yx = (np.stack(np.meshgrid(np.arange(g), np.arange(g), indexing='ij'), -1).reshape(-1, 2) + 0.5)/g
+        out.append(np.repeat(yx[:, ::-1], per_layer*(j - i), axis=0)); i = j
+    return np.concatenate(out).astype(np.float32)
+
+def merge_boxes(boxes:np.ndarray,       # (n, 4) left, top, right, bottom
+                scores:np.ndarray,      # (n,) scores
+                iou:float=BLAZEFACE_IOU, # overlap above which two boxes are the same face
+               )->list: # [(left, top, right, bottom, score)], best first
+    "Weighted non-maximum suppression: each group overlapping the best box becomes its score-weighted mean box."
+    out, left = [], np.argsort(-np.asarray(scores))
+    while len(left):
+        b = boxes[left]
+        inter = np.prod(np.clip(np.minimum(b[:, 2:], b[0, 2:]) - np.maximum(b[:, :2], b[0, :2]), 0, None), 1)
+        area = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), 1)
+        same = inter/np.maximum(area + area[0] - inter, 1e-12) > iou
+        same[0] = True
+        w = scores[left[same]]
+        out.append((*map(float, (b[same]*w[:, None]).sum(0)/w.sum()), float(scores[left[0]])))
+        left = left[~same]
+    return out
+
+# %% ../nbs/04_face_data.ipynb #376fab8c
+class BlazeFace:
+    "A vendored BlazeFace network (MediaPipe, Apache-2.0) on TensorFlow Lite: a whole RGB image in, face boxes out."
+    def __init__(self, kind:str='short'): # 'short' (faces within about 2 m; 128 px input) or 'full' (about 5 m; 192 px)
+        import tensorflow as tf
+        m = json.loads((package_data_dir()/'blazeface'/'PROVENANCE.json').read_text())['models'][kind]
+        self.path, a = package_data_dir()/'blazeface'/m['file'], m['anchors']
+        if file_sha256(self.path) != m['sha256']: raise ValueError(f'{self.path}: its SHA-256 differs from PROVENANCE.json (damaged or replaced)')
+        self.kind, self.size, self.anchors = kind, a['input_size'], blazeface_anchors(a['input_size'], a['strides'], a['anchors_per_layer'])
+        with warnings.catch_warnings():  # TensorFlow 2.21 says its interpreter moves to the ai-edge-litert package
+            warnings.simplefilter('ignore')
+            self.net = tf.lite.Interpreter(str(self.path), num_threads=1)
+        self.net.allocate_tensors()
+        self.input = self.net.get_input_details()[0]['index']
+        self.outputs = [d['index'] for d in sorted(self.net.get_output_details(), key=lambda d: d['shape'][-1])]  # logits, boxes
+        self.lock = threading.Lock()  # one interpreter must not run in two threads at once
+    def __repr__(self): return f'BlazeFace({self.kind!r}, {self.size}x{self.size} input, {len(self.anchors)} anchors)'
+
+    def __call__(self, image:np.ndarray,                 # (h, w, 3) uint8 RGB, or (h, w) grey
+                 min_score:float=BLAZEFACE_MIN_SCORE, # drop faces scoring lower (0..1)
+                )->list: # [(left, top, right, bottom, score)] in image pixels, best first
+        "Face boxes: the image letterboxed into the input (aspect kept, black borders), one call, boxes decoded and merged."
+        import cv2
+        if image.ndim == 2: image = np.dstack([image]*3)
+        h, w = image.shape[:2]; S = self.size; s = S/max(h, w)
+        nh, nw = max(1, round(h*s)), max(1, round(w*s)); oy, ox = (S - nh)//2, (S - nw)//2
+        x = np.full((1, S, S, 3), -1.0, np.float32)
+        x[0, oy:oy + nh, ox:ox + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)/127.5 - 1
+        with self.lock:
+            self.net.set_tensor(self.input, x); self.net.invoke()
+            logits, raw = (self.net.get_tensor(i)[0] for i in self.outputs)
+        score = 1/(1 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -100, 100)))
+        keep = score >= min_score
+        centre, half = raw[keep, :2]/S + self.anchors[keep], raw[keep, 2:4]/S/2
+        boxes = (np.hstack([centre - half, centre + half])*S - [ox, oy, ox, oy])/s
+        return merge_boxes(boxes, score[keep])
+
+@lru_cache(maxsize=None)
+def blazeface(kind:str='short')->BlazeFace:
+    "The BlazeFace detector of that kind, loaded once per process."
+    return BlazeFace(kind)
+
+def square_tiles(h:int, w:int)->list: # [(top, left, side)]
+    "Square windows as tall as the image's shorter side, evenly spaced, that cover it (one for a square image)."
+    s = min(h, w); starts = np.linspace(0, max(h, w) - s, -(-max(h, w)//s)).round().astype(int)
+    return [(0, int(x), s) if w >= h else (int(x), 0, s) for x in starts]
+
+def blazeface_faces(image:np.ndarray,                   # (h, w, 3) uint8 RGB
+                    min_score:float=BLAZEFACE_MIN_SCORE, # drop faces scoring lower
+                   )->list: # [(left, top, right, bottom, score)]
+    "The short-range network on the whole image; where it finds nothing, the full-range one on square windows of it."
+    boxes = blazeface('short')(image, min_score)
+    if boxes: return boxes
+    found = [(l + x, t + y, r + x, b + y, sc) for y, x, s in square_tiles(*image.shape[:2])
+             for l, t, r, b, sc in blazeface('full')(np.ascontiguousarray(image[y:y + s, x:x + s]), min_score)]
+    return merge_boxes(np.array([b[:4] for b in found]), np.array([b[4] for b in found])) if found else []
+
 # %% ../nbs/04_face_data.ipynb #a2a428f1
 @lru_cache(maxsize=None)
 def _dlib_detector():
@@ -251,9 +344,9 @@ def _shape_predictor():
     return dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
 
 def detect_faces(image:np.ndarray,        # (h, w, 3) uint8 RGB (see `read_image`)
-                 detector:str='dlib',     # 'dlib' (HOG, scored) or 'haar' (OpenCV cascade)
+                 detector:str='dlib',     # 'dlib' (HOG, scored), 'haar' (OpenCV cascade) or 'blazeface' (a network, scored 0..1)
                  upsample:int|None=None,  # dlib: times to upsample; None = once for images under 0.3 MP
-                 min_score:float=0.5,     # dlib: drop boxes scoring lower
+                 min_score:float=0.5,     # dlib and BlazeFace: drop boxes scoring lower
                 )->list: # [(left, top, right, bottom, score)], largest face first
     "Face boxes in an RGB image, largest first."
     if detector == 'dlib':
@@ -265,7 +358,8 @@ def detect_faces(image:np.ndarray,        # (h, w, 3) uint8 RGB (see `read_image
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         found = _haar_detector().detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(30, 30))
         boxes = [(int(x), int(y), int(x + w), int(y + h), float('nan')) for x, y, w, h in found]
-    else: raise ValueError(f"unknown detector {detector!r}; use 'dlib' or 'haar'")
+    elif detector == 'blazeface': boxes = blazeface_faces(image, min_score)
+    else: raise ValueError(f"unknown detector {detector!r}; use 'dlib', 'haar' or 'blazeface'")
     return sorted(boxes, key=lambda b: -(b[2] - b[0])*(b[3] - b[1]))
 
 # %% ../nbs/04_face_data.ipynb #cef006a7
