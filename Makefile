@@ -52,12 +52,10 @@ nbtest: $(STAMP) ## run every notebook top to bottom, skipping the cells marked 
 	cd nbs && ../$(BIN)/nbdev-test --n-workers 2
 
 pytest: $(STAMP) system-deps ## run tests/
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
-test: $(STAMP) system-deps ## set up and run every check: sync, notebooks (their slow cells too), pytest
-	$(BIN)/python tools/check_sync.py
-	cd nbs && ../$(BIN)/nbdev-test --n-workers 2 --flags slow
-	$(BIN)/python -m pytest tests
+test: $(STAMP) system-deps ## set up and run every check: sync, then notebooks (their slow cells too) beside pytest, demo models trained once
+	bash tools/test_all.sh
 
 docs: $(STAMP) ## build the docs site into _docs/ (quarto if on PATH, else smalldocs)
 	$(BIN)/python tools/build_docs.py

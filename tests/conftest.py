@@ -102,12 +102,27 @@ def isolated_cache(tmp_path_factory):
     yield root
     mp.undo()
 
+SHARED_MODELS_VAR = 'EMOTION_TEST_MODELS_DIR'  # a folder of demo models trained once for a whole `make test` (notebooks too)
+
+def shared_models_dir(tmp_path_factory):
+    "Where this run's demo models are trained once: `$EMOTION_TEST_MODELS_DIR`, else one folder for all xdist workers, else None."
+    if os.environ.get(SHARED_MODELS_VAR): return Path(os.environ[SHARED_MODELS_VAR])
+    if os.environ.get('PYTEST_XDIST_WORKER'): return tmp_path_factory.getbasetemp().parent/'demo-models'
+    return None
+
 @pytest.fixture(scope='session')
-def demo_models(isolated_cache):
-    "The demo's models, trained once per session on the embedded data into the session's temporary models folder."
+def demo_models(isolated_cache, tmp_path_factory):
+    "The demo's models, trained once per run on the embedded data, in the session's temporary models folder."
+    import shutil
     os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
     from emotion_nbdev.app import train_demo_models, load_demo_models
-    train_demo_models(progress=False)
+    shared = shared_models_dir(tmp_path_factory)
+    if shared is not None:
+        # under the folder's lock: the first worker (or notebook) trains, the others wait and find the models;
+        # the session gets its own copy, so a test that changes its models changes no other worker's
+        train_demo_models(shared, progress=False, log=lambda *a: None)
+        shutil.copytree(shared, isolated_cache/'models', ignore=shutil.ignore_patterns('.training.lock'), dirs_exist_ok=True)
+    train_demo_models(progress=False)  # checks the copy loads (trains what is missing when no shared folder)
     return load_demo_models()
 
 # limits small enough that the tests can exceed each one cheaply
