@@ -4,18 +4,22 @@ Prints (and with --markdown, writes) small tables:
 - the model alone, ms per call: Keras `predict_on_batch` and the float32 TensorFlow Lite copy (`load_fer_tflite`),
   for one face and for one face with its nine stability views (a batch of 10), against Keras's `predict` on one face
   (ratios in the same run), and the largest probability difference of the TFLite copy from Keras;
-- the face path per photo, end to end as `POST /api/face` runs it (read the JPEG, detect with dlib, frame with the
-  Haar cascade, crop, classify the face and its views, agreement): p50 and p95 over all runs, for the TFLite runtime
-  (the default) beside the Keras one, in the same run, against the goal p95 < 50 ms; and upstream `fer` 25.10.3's own
-  `detect_emotions` (its Haar detector and its default 8-bit TFLite model, no stability) on the same photos, when its
-  source is there (tests/upstream_fer);
+- the face path per photo, end to end as `POST /api/face` runs it for the FER2013 model (read the JPEG, detect with
+  BlazeFace, frame with the Haar cascade, crop, classify the face and its views, agreement): p50 and p95 over all
+  runs, beside the same path with dlib's detector and with the Keras runtime, in the same run, against the goal
+  p95 < 50 ms; and upstream `fer` 25.10.3's own `detect_emotions` (its Haar detector and its default 8-bit TFLite
+  model, no stability) on the same photos, when its source is there (tests/upstream_fer);
+- with --api, `POST /api/face` itself over HTTP: the real server (`emotion-nbdev serve`, models from the default
+  models folder, trained on the embedded synthetic data first when missing) in another process, one request at a
+  time, each face scored by all three demo face models with their novelty flags, p50 and p95;
 - the face detectors considered, on the same photos and on the 100 LFW faces of skimage's `lfw_subset` (enlarged
-  to 100 px): dlib HOG (upsample 0 and 1), OpenCV Haar with fer's settings and with the face data chapter's, dlib's
-  CNN detector (mmod_human_face_detector.dat, shipped by face_recognition_models), some on half-size copies too;
+  to 100 px): BlazeFace (the book's default: short-range, full-range when that finds nothing; and each alone), dlib
+  HOG (upsample 0 and 1), OpenCV Haar with fer's settings and with the face data chapter's, dlib's CNN detector
+  (mmod_human_face_detector.dat, shipped by face_recognition_models), some on half-size copies too;
   ms per photo and faces found.
 Photos: two real photos shipped with the installed libraries (skimage's astronaut, matplotlib's Grace Hopper),
 each scaled so that the face is 60, 90, 140 or 220 px wide and cut to 640x480 around it.
-Usage: python bench/bench_face_pretrained.py [--repeat 15] [--markdown bench/RESULTS_face_pretrained.md]
+Usage: python bench/bench_face_pretrained.py [--repeat 15] [--api] [--markdown bench/RESULTS_face_pretrained.md]
 """
 import argparse, os, platform, sys, tempfile, time, warnings
 from pathlib import Path
@@ -73,7 +77,7 @@ def upstream_fer():
 def detectors():
     "name -> function(RGB image) -> boxes (left, top, right, bottom)."
     import cv2, dlib, face_recognition_models
-    from emotion_nbdev.face_data import detect_faces
+    from emotion_nbdev.face_data import blazeface, detect_faces
     from emotion_nbdev.face_pretrained import HAAR_SETTINGS, haar_cascade
     cnn = dlib.cnn_face_detection_model_v1(face_recognition_models.cnn_face_detector_model_location())
     def haar(min_side):
@@ -83,16 +87,51 @@ def detectors():
             small = cv2.resize(img, (img.shape[1]//2, img.shape[0]//2), interpolation=cv2.INTER_AREA)
             return [tuple(2*v for v in b[:4]) for b in f(small)]
         return run
-    d = {'dlib HOG, upsample 0': lambda img: detect_faces(img, upsample=0), 'dlib HOG, upsample 1': lambda img: detect_faces(img, upsample=1),
+    d = {'BlazeFace (the book: short-range, full-range when none)': lambda img: detect_faces(img, detector='blazeface'),
+         'BlazeFace short-range only': lambda img: blazeface('short')(img), 'BlazeFace full-range only': lambda img: blazeface('full')(img),
+         'dlib HOG, upsample 0': lambda img: detect_faces(img, upsample=0), 'dlib HOG, upsample 1': lambda img: detect_faces(img, upsample=1),
          "OpenCV Haar, fer's settings (faces from 50 px)": haar(50), 'OpenCV Haar, faces from 30 px': haar(30),
          'dlib CNN (mmod), upsample 0': lambda img: [(r.rect.left(), r.rect.top(), r.rect.right(), r.rect.bottom()) for r in cnn(img, 0)]}
-    d.update({f'{k}, on a half-size copy': half(f) for k, f in list(d.items()) if 'CNN' not in k and 'upsample 1' not in k})
+    d.update({f'{k}, on a half-size copy': half(f) for k, f in list(d.items()) if 'CNN' not in k and 'upsample 1' not in k and 'Blaze' not in k})
     return d
+
+def start_server(env:dict):
+    "`emotion-nbdev serve` on a free port in another process; (process, url) once /api/health answers."
+    import socket, subprocess, httpx
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    p = subprocess.Popen([str(Path(sys.executable).parent/'emotion-nbdev'), 'serve', '--port', str(port)], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env={**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False', **env})
+    url = f'http://127.0.0.1:{port}'
+    for _ in range(1200):
+        try:
+            if httpx.get(url + '/api/health', timeout=1).status_code == 200: return p, url
+        except httpx.HTTPError: time.sleep(0.5)
+    p.kill(); raise SystemExit('server did not start')
+
+def api_times(photos, repeat):
+    "p50, p95 of POST /api/face over HTTP with the default detector and with dlib: [(name, p50, p95, photos with one face)]."
+    import httpx
+    rows = []
+    for name, env in (('the book (BlazeFace)', {}), ('the same server with dlib HOG as the detector', {'EMOTION_FACE_DETECTOR': 'dlib'})):
+        proc, url = start_server(env)
+        try:
+            with httpx.Client(timeout=120) as c:
+                post = lambda path: c.post(url + '/api/face', files={'file': (path.name, path.read_bytes(), 'image/jpeg')})
+                ones = sum(len(post(path).json().get('faces', [])) == 1 for _, path, _ in photos)  # also warms every path
+                times = []
+                for _ in range(repeat):
+                    for _, path, _ in photos:
+                        t = time.perf_counter(); r = post(path); times.append((time.perf_counter() - t)*1000)
+                        assert r.status_code in (200, 422), r.text
+        finally: proc.terminate(); proc.wait(30)
+        rows.append((name, np.percentile(times, 50), np.percentile(times, 95), ones))
+    return rows
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--repeat', type=int, default=15, help='timed runs per photo and setting (default 15)')
     ap.add_argument('--markdown', metavar='FILE', help='also write the tables as Markdown')
+    ap.add_argument('--api', action='store_true', help='also time POST /api/face over HTTP on the real server (trains the demo models when missing)')
     args = ap.parse_args()
     import cv2, skimage
     from emotion_nbdev.face_data import read_image
@@ -113,7 +152,8 @@ def main():
                   for what, x in (('1 face', x1), (f'1 face + its {len(FACE_VIEWS)} views (batch of {len(x10)})', x10))]
     model_rows.append(('Keras `predict`, 1 face (reference)', ref))
 
-    paths = {'the book: dlib, Haar framing, TFLite, stability': lambda p: detect_and_analyse(p, {'fer2013': fast}),
+    paths = {'the book: BlazeFace, Haar framing, TFLite, stability': lambda p: detect_and_analyse(p, {'fer2013': fast}),
+             'the same with dlib HOG as the detector': lambda p: detect_and_analyse(p, {'fer2013': fast}, detector='dlib'),
              'the same with the Keras runtime': lambda p: detect_and_analyse(p, {'fer2013': keras_fer})}
     upstream = upstream_fer()
     if upstream is not None:
@@ -128,7 +168,7 @@ def main():
     pipe_rows = [(name, np.percentile(times[name], 50), np.percentile(times[name], 95), sum(len(f(path)) == 1 for _, path, _ in photos))
                  for name, f in paths.items()]
     img = read_image(photos[1][1]); found = find_faces(img)
-    stages = {'read the JPEG': lambda: read_image(photos[1][1]), 'detect (dlib HOG)': lambda: find_faces(img),
+    stages = {'read the JPEG': lambda: read_image(photos[1][1]), 'detect (BlazeFace)': lambda: find_faces(img), 'detect (dlib HOG, for comparison)': lambda: find_faces(img, detector='dlib'),
               'frame (Haar search over the face sizes)': lambda: fer_face_boxes(img, [f['box'] for f in found]),
               'frame + crop 10 views + TFLite + agreement': lambda: view_agreement(predict_views(fast, img, found))}
     stage_rows = [(name, np.median(timed(f, args.repeat*2))) for name, f in stages.items()]
@@ -143,6 +183,7 @@ def main():
             boxes = detect(img); found.append(hit(boxes, box) and len(boxes) == 1)
         lfw_found = sum(len(detect(p)) >= 1 for p in lfw)
         det_rows.append((name, np.median(ts), max(ts), ' '.join('y' if f else 'n' for f in found), lfw_found))
+    api_rows = api_times(photos, args.repeat) if args.api else []
     load_end = os.getloadavg()
 
     import tensorflow as tf, keras
@@ -160,6 +201,13 @@ def main():
               'Median (p50) and 95th percentile over all runs; the paths take turns photo by photo, so that they share the same load.', '',
               f'| face path | p50 ms | p95 ms | goal p95 < {GOAL_P95_MS:.0f} ms | photos with the one face found |', '|---|---:|---:|---|---:|']
     lines += [f"| {n} | {p50:.1f} | {p95:.1f} | {'met' if p95 < GOAL_P95_MS else 'missed'} | {k}/{len(photos)} |" for n, p50, p95, k in pipe_rows]
+    if api_rows:
+        lines += ['', f'## `POST /api/face` over HTTP ({len(photos)} photos, {args.repeat} requests each, one at a time)', '',
+                  'The real server (`emotion-nbdev serve`) in another process, a client (httpx) in this one: upload, read, detect, and every face '
+                  'scored by all three demo face models (FER2013 with its views, landmarks, CNN) with their novelty flags, JSON back. '
+                  'The dlib row is the same server with `EMOTION_FACE_DETECTOR=dlib`.', '',
+                  f'| server | p50 ms | p95 ms | goal p95 < {GOAL_P95_MS:.0f} ms | photos answered with one face |', '|---|---:|---:|---|---:|']
+        lines += [f"| {n} | {p50:.1f} | {p95:.1f} | {'met' if p95 < GOAL_P95_MS else 'missed'} | {k}/{len(photos)} |" for n, p50, p95, k in api_rows]
     lines += ['', f'Where the book\'s time goes, on {photos[1][0]} (median ms of each stage alone):', '', '| stage | ms |', '|---|---:|']
     lines += [f'| {n} | {v:.1f} |' for n, v in stage_rows]
     lines += ['', '## Face detectors on the same photos', '',

@@ -307,6 +307,7 @@ class BlazeFace:
         boxes = (np.hstack([centre - half, centre + half])*S - [ox, oy, ox, oy])/s
         return merge_boxes(boxes, score[keep])
 
+# %% ../nbs/04_face_data.ipynb #0e86e280
 @lru_cache(maxsize=None)
 def blazeface(kind:str='short')->BlazeFace:
     "The BlazeFace detector of that kind, loaded once per process."

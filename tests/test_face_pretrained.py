@@ -12,7 +12,7 @@ from PIL import Image
 from emotion_nbdev.core import EMOTIONS, file_sha256
 from emotion_nbdev.face_data import UnreadableImageError, detect_faces, load_synthetic_faces
 from emotion_nbdev.cnn import FACE_MARGIN, crop_face, subject_split, synthetic_face_images, train_cnn
-from emotion_nbdev.face_pretrained import (FACE_VIEWS, FER_CLASSES, FER_FILE, FER_LABELS, FER_OFFSET, FER_PROVENANCE, FER_TFLITE,
+from emotion_nbdev.face_pretrained import (FACE_DETECTOR, FACE_TO_HAAR, FACE_VIEWS, FER_CLASSES, FER_FILE, FER_LABELS, FER_OFFSET, FER_PROVENANCE, FER_TFLITE,
                                            STABLE_AGREEMENT, STABLE_MIN_PX, PretrainedModelError, TfliteNet, cnn_face_model, detect_and_analyse,
                                            face_saliency, fer_dir, fer_face_boxes, fer_face_crop, fer_input, fer_model_card, fer_to_tflite,
                                            find_faces, landmark_face_model, load_fer_keras, load_fer_model, load_fer_tflite, mass_in_box,
@@ -138,7 +138,7 @@ def test_upstream_default_tflite_is_quantised_and_differs(upstream, astronaut):
     assert upstream_answers(upstream['tflite'], astronaut)[0]['emotions']['happy'] >= 0.95
 
 def test_framing_is_upstreams_haar_box(upstream, real_faces):
-    "The book finds faces with dlib, then frames each as fer does: the Haar box (fer's settings) around it, 10 px more on each side."
+    "The book finds faces with BlazeFace, then frames each as fer does: the Haar box (fer's settings) around it, 10 px more on each side."
     import cv2
     gaps = []
     for name in list(real_faces)[:40]:
@@ -148,7 +148,73 @@ def test_framing_is_upstreams_haar_box(upstream, real_faces):
         gaps += [min(np.abs(np.array(b) - u).max() for u in theirs) if h and theirs else np.inf for b, h in zip(boxes, haar)]
     gaps = np.array(gaps)
     assert len(gaps) >= 30 and (gaps == 0).mean() >= 0.7 and (gaps <= 3).mean() >= 0.9, gaps  # mostly the very box, else a pixel or two off
-    assert fer_face_boxes(np.zeros((200, 200, 3), np.uint8), [(50, 50, 150, 150)]) == ([(46, 39, 154, 147)], [False])  # no Haar face: the box mapped
+    side, cy = 100*FACE_TO_HAAR[0], 100 + 100*FACE_TO_HAAR[1]
+    mapped = tuple(int(round(v)) for v in (100 - side/2, cy - side/2, 100 + side/2, cy + side/2))
+    assert fer_face_boxes(np.zeros((200, 200, 3), np.uint8), [(50, 50, 150, 150)]) == ([mapped], [False])  # no Haar face: the box mapped
+    assert mapped == (45, 34, 155, 144)
+
+# ---- the detector ----
+def iou(a, b):
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0])); h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    return w*h/((a[2] - a[0])*(a[3] - a[1]) + (b[2] - b[0])*(b[3] - b[1]) - w*h)
+
+def test_blazeface_files_anchors_and_default():
+    from emotion_nbdev.core import package_data_dir
+    from emotion_nbdev.face_data import blazeface, blazeface_anchors
+    prov = json.loads((package_data_dir()/'blazeface'/'PROVENANCE.json').read_text())
+    for kind, n in (('short', 896), ('full', 2304)):
+        m = prov['models'][kind]; path = package_data_dir()/'blazeface'/m['file']
+        assert file_sha256(path) == m['sha256'] and path.stat().st_size == m['size_bytes']
+        net = blazeface(kind)
+        assert len(net.anchors) == n == net.net.get_output_details()[0]['shape'][1]
+    assert prov['source']['licence'] == 'Apache-2.0' and (package_data_dir()/'blazeface'/prov['source']['notice']).is_file()
+    assert FACE_DETECTOR == 'blazeface'
+    a = blazeface_anchors(192, [4], 1); assert a.shape == (2304, 2) and np.allclose(a[1], [1.5/48, 0.5/48])
+
+def test_blazeface_finds_real_faces_where_dlib_does(real_faces):
+    "On the real photos, BlazeFace's box covers dlib's face (IoU > 0.5) wherever dlib finds one, and it finds at least as many faces."
+    both, blaze_only, dlib_only = 0, 0, 0
+    for name, photo in list(real_faces.items())[:60]:
+        b, d = detect_faces(photo, detector='blazeface'), detect_faces(photo)
+        if b and d: both += 1; assert iou(b[0], d[0]) > 0.5, name
+        blaze_only += bool(b) and not d; dlib_only += bool(d) and not b
+    assert both >= 40 and blaze_only >= dlib_only, (both, blaze_only, dlib_only)
+
+def test_blazeface_small_faces_blank_and_noise(astronaut):
+    import cv2
+    small = np.full((480, 640, 3), 128, np.uint8)  # the astronaut's face about 45 px wide in a 640x480 frame
+    small[200:290, 300:390] = cv2.resize(astronaut[40:220, 130:310], (90, 90), interpolation=cv2.INTER_AREA)
+    found = detect_faces(small, detector='blazeface')
+    assert len(found) == 1 and 300 < (found[0][0] + found[0][2])/2 < 390, found  # found by the full-range model
+    from emotion_nbdev.face_data import blazeface
+    assert blazeface('short')(small) == []  # the short-range one alone misses it
+    assert detect_faces(np.zeros((480, 640, 3), np.uint8), detector='blazeface') == []
+    assert detect_faces(np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8), detector='blazeface') == []
+
+def test_blazeface_windows_find_every_face_of_a_wide_group(ten_faces):
+    "Ten faces in an 800x320 grey picture: the short-range network finds none, the full-range one on square windows finds all ten, once each."
+    from emotion_nbdev.face_data import blazeface, square_tiles
+    assert square_tiles(320, 800) == [(0, 0, 320), (0, 240, 320), (0, 480, 320)] and square_tiles(900, 300)[-1] == (600, 0, 300)
+    assert blazeface('short')(ten_faces) == []
+    assert len(blazeface('full')(ten_faces)) < 10  # letterboxed whole, the small faces lose their pixels to the borders
+    found = detect_faces(ten_faces, detector='blazeface')
+    centres = sorted((int((b[1] + b[3])/2//160), int((b[0] + b[2])/2//160)) for b in found)
+    assert centres == sorted((r, c) for r in range(2) for c in range(5)), centres  # one box per tile
+
+def test_blazeface_refuses_a_damaged_file(tmp_path, monkeypatch):
+    import shutil, emotion_nbdev.face_data as fd
+    from emotion_nbdev.core import package_data_dir
+    shutil.copytree(package_data_dir()/'blazeface', tmp_path/'blazeface')
+    (tmp_path/'blazeface'/'face_detection_short_range.tflite').write_bytes(b'not the network')
+    monkeypatch.setattr(fd, 'package_data_dir', lambda: tmp_path)
+    with pytest.raises(ValueError, match='face_detection_short_range.tflite: its SHA-256 differs from PROVENANCE.json'): fd.BlazeFace('short')
+
+def test_the_detector_can_be_set_for_a_process():
+    import subprocess, sys
+    out = subprocess.run([sys.executable, '-c', 'import emotion_nbdev.face_pretrained as f; print(f.FACE_DETECTOR)'], capture_output=True, text=True,
+                         env={**__import__('os').environ, 'EMOTION_FACE_DETECTOR': 'dlib'}, check=True).stdout
+    assert out.split()[-1] == 'dlib'
+    with pytest.raises(ValueError, match="unknown detector 'yolo'"): find_faces(np.zeros((64, 64, 3), np.uint8), detector='yolo')
 
 # ---- the fast runtime ----
 def test_tflite_gives_the_keras_probabilities_on_every_test_face(real_faces):
