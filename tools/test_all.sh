@@ -20,9 +20,12 @@ t=$(now)
 "$BIN/python" tools/check_sync.py || { echo '[make test] the sync check failed: nothing else was run'; exit 1; }
 phase check_sync "$t"
 
-# the notebooks in the background, their log printed when they end; the tests in the foreground
+# the notebooks in the background, their log printed when they end; the tests in the foreground.
+# Side by side, each process gets about half the CPU it would get alone, so a cell may take twice as long: the
+# cell time limit (a guard against hangs; `cell_timeout` in pyproject.toml) is doubled for this run.
 t=$(now)
-( cd nbs && "$BIN/nbdev-test" --n-workers "$NB_WORKERS" --flags slow --timing >"$work/notebooks.log" 2>&1
+cell_timeout=$(( 2*$("$BIN/python" -c "import tomllib; print(tomllib.load(open('pyproject.toml','rb'))['tool']['nbdev']['cell_timeout'])") ))
+( cd nbs && "$BIN/nbdev-test" --n-workers "$NB_WORKERS" --flags slow --timing --cell-timeout "$cell_timeout" >"$work/notebooks.log" 2>&1
   echo $? >"$work/notebooks.rc"; phase notebooks "$t" >"$work/notebooks.time" ) &
 nb_pid=$!
 "$BIN/python" -m pytest -n "$PYTEST_WORKERS" --dist loadfile --durations=15 tests
