@@ -194,14 +194,14 @@ def _train_apart(kind, f, data):
     return lines, round(time.perf_counter() - t0, 1)
 
 def _train_all(todo, progress, log, data, finish):
-    "Train `todo` [(i, kind, file)]: at once in processes of their own (`data.parallel`), else in turn here; `finish(i, kind, seconds)` after each."
-    if not data.parallel or len(todo) < 2:
+    "Train `todo` [(i, kind, file)]: at once in up to one process per core (`data.parallel`), else in turn here; `finish(i, kind, seconds)` after each."
+    if not data.parallel or len(todo) < 2 or (os.cpu_count() or 1) < 2:
         for i, kind, f in todo:
             t0 = time.perf_counter(); _TRAINERS[kind](f, progress, data, log); finish(i, kind, round(time.perf_counter() - t0, 1))
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
-    with ProcessPoolExecutor(len(todo), multiprocessing.get_context('spawn')) as ex:
+    with ProcessPoolExecutor(min(len(todo), os.cpu_count() or 1), multiprocessing.get_context('spawn')) as ex:  # the longest (audio) first
         running = {ex.submit(_train_apart, kind, f, data): (i, kind) for i, kind, f in todo}
         for fut in as_completed(running):
             lines, seconds = fut.result()
@@ -1128,6 +1128,12 @@ def warm_up(models:DemoModels)->float:
     for video in demo_examples(models.folder)['video']: video_timeline(models, video)  # the face lane's batch shape, built once
     return time.perf_counter() - t0
 
+def _preload():
+    "The server's own heavy imports (Gradio, TensorFlow and the FER2013 network), done while the models train in processes of their own."
+    import gradio  # noqa: F401
+    from emotion_nbdev.face_pretrained import load_fer_model
+    load_fer_model()
+
 # %% ../nbs/08_app.ipynb #2b041112
 def serve(host:str='127.0.0.1', # interface to listen on (0.0.0.0 in Docker)
           port:int=7860,         # TCP port
@@ -1144,7 +1150,9 @@ def serve(host:str='127.0.0.1', # interface to listen on (0.0.0.0 in Docker)
 
 def _serve(host, port, folder, share, limits, log, data):
     "`serve` in the models folder `folder`."
+    preload = threading.Thread(target=_preload, daemon=True); preload.start()
     train_demo_models(folder, log=log, data=data)
+    preload.join()
     m = load_demo_models(folder)
     app = create_app(m, limits, log=log)
     def start_workers():

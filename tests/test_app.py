@@ -463,40 +463,32 @@ def test_models_live_in_the_session_folder(demo_models, isolated_cache):
     assert all((isolated_cache/'models'/f).is_file() for f in MODEL_FILES.values())
 
 # ---- audio worker processes ----
-def test_audio_pool_answers_as_the_library_refuses_and_survives_a_dead_worker(demo_models):
-    "The pool's answer equals `analyse_audio`'s in this process (explained too); a bad file gets its 4xx naming the file; a worker that dies fails only its own call."
+def test_audio_workers_answer_as_the_library_survive_a_dead_worker_and_stop_with_the_server(demo_models):
+    """The pool's answer equals `analyse_audio`'s in this process (explained too); a bad file gets its 4xx naming the file; a worker dying
+    during a call fails that call only; after a worker is killed the next request is answered (or refused with a 500 naming the file),
+    then all are; stopping the server stops the workers."""
+    import signal
     from concurrent.futures.process import BrokenProcessPool
-    from emotion_nbdev.app import AudioPool, Limits, RequestError, analyse_audio
-    pool = AudioPool(demo_models, 1)
-    try:
+    from emotion_nbdev.app import BackgroundServer, Limits, RequestError, analyse_audio, create_api
+    with BackgroundServer(create_api(demo_models, Limits(workers=1))) as server:
+        pool = server.server.config.app.state.gate.audio
         assert pool(demo_models, CLIP) == analyse_audio(demo_models, CLIP)
         assert pool(demo_models, CLIP, 'mine.flac', Limits(), True) == analyse_audio(demo_models, CLIP, 'mine.flac', Limits(), True)
         with pytest.raises(RequestError) as bad: pool(demo_models, Path(__file__), 'notes.wav')
         assert bad.value.status == 422 and bad.value.message.startswith('notes.wav: ') and not SERVER_PATH.search(bad.value.message)
         with pytest.raises(RequestError) as long: pool(demo_models, CLIP, 'long.flac', Limits(max_audio_seconds=0.5))
         assert long.value.status == 413 and 'up to 0.5 s' in long.value.message
-        dead = pool.pids
+        first = pool.pids
         with pytest.raises(BrokenProcessPool): pool.run(os._exit, 3)  # the worker dies during the call: that call fails at once
-        assert pool(demo_models, CLIP)['emotion'] == analyse_audio(demo_models, CLIP)['emotion'] and pool.pids != dead
-    finally:
-        pids = pool.pids; pool.close()
-    assert not [p for p in pids if Path(f'/proc/{p}').exists()]
-
-def test_audio_workers_stop_with_the_server_and_a_killed_one_does_not_hang_it(demo_models):
-    "Over HTTP: after a worker is killed the next request is answered, or refused with a 500 naming the file; then all are answered; stopping the server stops the workers."
-    import signal
-    from emotion_nbdev.app import BackgroundServer, Limits, create_api
-    with BackgroundServer(create_api(demo_models, Limits(workers=1))) as server:
-        gate = server.server.config.app.state.gate
-        gate.warm()
-        pids = gate.audio.pids
-        assert post(server, 'audio', CLIP.name, CLIP.read_bytes()).status_code == 200
-        for p in pids: os.kill(p, signal.SIGKILL)
+        assert post(server, 'audio', CLIP.name, CLIP.read_bytes()).json()['emotion'] == analyse_audio(demo_models, CLIP)['emotion']
+        second = pool.pids
+        assert len(second) == 1 and second != first
+        os.kill(second[0], signal.SIGKILL)
         r = post(server, 'audio', 'mine.flac', CLIP.read_bytes())
         assert r.status_code == 200 or (r.status_code == 500 and r.json()['error'].startswith('mine.flac: ') and 'try again' in r.json()['error']), r.text
         assert post(server, 'audio', CLIP.name, CLIP.read_bytes()).status_code == 200
         assert post(server, 'audio', 'notes.wav', b'not audio').status_code == 422
-        alive = gate.audio.pids
-        assert len(alive) == 1 and not set(alive) & set(pids)
+        third = pool.pids
+        assert len(third) == 1 and third != second
     time.sleep(0.5)
-    assert not [p for p in pids + alive if Path(f'/proc/{p}').exists()]
+    assert not [p for p in first + second + third if Path(f'/proc/{p}').exists()]
