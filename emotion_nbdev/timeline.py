@@ -6,10 +6,11 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/emotion_over_time.html.md"""
 
 # %% ../nbs/07c_emotion_over_time.ipynb #01c97f20
 from __future__ import annotations
-import functools, json, math, os, tempfile
+import functools, json, math, os, queue, tempfile, threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
+from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 from .core import EMOTIONS, SEED, package_data_dir
@@ -19,14 +20,14 @@ from .face_pretrained import DETECT_WIDTH
 # %% auto #0
 __all__ = ['CODECS', 'VIDEO_EXTENSIONS', 'VAD_FRAME', 'VAD_TOP_DB', 'VAD_FLOOR_DB', 'VAD_HANGOVER', 'SILERO_SR', 'SILERO_CHUNK',
            'SILERO_CONTEXT', 'SILERO_THRESHOLD', 'SILERO_NEG_THRESHOLD', 'SILERO_BLOCK', 'VAD_KINDS', 'SPEECH_FOLDERS',
-           'CODEC2_SPEECH', 'NOISES', 'UTTERANCE_BRIDGE', 'MIN_SPEECH_S', 'TRACK_SIDE', 'UNFAMILIAR_WEIGHT',
+           'CODEC2_SPEECH', 'NOISES', 'UTTERANCE_BRIDGE', 'MIN_SPEECH_S', 'TRACK_SIDE', 'FRAMINGS', 'UNFAMILIAR_WEIGHT',
            'NO_ANSWER', 'SILENCE', 'EMOTION_COLORS', 'atomic_path', 'moving_face_frames', 'write_video', 'make_av_clip',
            'make_av_corpus', 'VideoError', 'open_media', 'VideoInfo', 'probe_video', 'media_frames', 'frame_db',
            'SpeechDetector', 'dilate', 'silero_vad_path', 'silero_session', 'silero_probabilities', 'SileroDetector',
            'speech_detector', 'detect_speech', 'installed_speech', 'read_prompt', 'prompt_speech', 'speech_with_pauses',
            'add_noise', 'frame_truth', 'vad_scores', 'utterance', 'VoiceLane', 'box_iou', 'follow_box', 'FaceTracker',
-           'FaceLane', 'fuse_lanes', 'step_frame', 'timeline_segments', 'smooth_steps', 'Timeline', 'analyse_video',
-           'plot_timeline', 'analyse_long_audio', 'annotate_video']
+           'FaceLane', 'fuse_lanes', 'step_frame', 'timeline_segments', 'smooth_steps', 'Timeline', 'LaneThread',
+           'analyse_video', 'plot_timeline', 'analyse_long_audio', 'annotate_video']
 
 # %% ../nbs/07c_emotion_over_time.ipynb #22b3c5b5
 @contextmanager
@@ -598,8 +599,8 @@ def follow_box(grey:np.ndarray, # the new frame, grey
 
 # %% ../nbs/07c_emotion_over_time.ipynb #2a35b198
 class FaceTracker:
-    "A track id per face across frames: dlib every `detect_every`-th frame on a copy at most `detect_width` wide, template matching in between."
-    def __init__(self, detect_every:int=5,       # run dlib every k-th call
+    "A track id per face across frames: the face detector every `detect_every`-th frame on a copy at most `detect_width` wide, template matching in between."
+    def __init__(self, detect_every:int=5,       # run the detector every k-th call
                  detect_width:int=DETECT_WIDTH, # on a copy at most this wide
                  iou_min:float=0.3,             # a detection keeps a track's id when their boxes overlap this much
                  min_score:float=0.5,           # below this template-match score a face counts as lost until detected again
@@ -627,8 +628,9 @@ class FaceTracker:
 def _detect(self:FaceTracker, small, grey):
     "Detect faces, give each the id of the track it overlaps most (IoU >= `iou_min`) or a new one; forget tracks missed too often."
     from emotion_nbdev.face_data import detect_faces
+    from emotion_nbdev.face_pretrained import FACE_DETECTOR
     self.detections += 1
-    boxes = [tuple(map(float, b[:4])) for b in detect_faces(small)]
+    boxes = [tuple(map(float, b[:4])) for b in detect_faces(small, detector=FACE_DETECTOR)]  # the face pipeline's detector
     pairs = sorted(((box_iou(t['box'], b), i, j) for i, t in self.tracks.items() for j, b in enumerate(boxes)), reverse=True)
     used_t, used_b = set(), set()
     for iou, i, j in pairs:
@@ -665,13 +667,16 @@ class FaceLane:
                  batch:int=32,                 # faces per network call
                  detect_width:int=DETECT_WIDTH, # detection runs on a copy at most this wide
                  stability_every:float|None=0.5, # seconds between faces scored on their nine views (agreement); None: never
+                 framing:str='tracked',        # 'tracked': the model frames a face when the detector runs, the track moves it; 'every': every frame
                 ):
+        if framing not in FRAMINGS: raise ValueError(f"unknown framing {framing!r}; use one of {', '.join(FRAMINGS)}")
         self.model, self.trust, self.batch, self.cols = model, trust, batch, _label_index(model.labels, labels)
         self.every = None if face_fps == 'all' else 1/float(face_fps)
         rate = (fps or 25.0) if face_fps == 'all' else min(float(face_fps), fps or float(face_fps))
         self.tracker = FaceTracker(detect_every or max(1, round(rate)), detect_width)  # default: about one detection per second
         self.next_t, self.frames, self.pending, self.inputs, self.rows = 0.0, 0, [], [], []
         self.stability_every, self.next_view, self.views, self.viewed = stability_every, 0.0, [], []  # views' inputs; which pending face each belongs to
+        self.framing, self.placing, self.framings = framing, {}, 0  # per track: its framed box relative to its box; framing searches run
 
     def wants(self, t:float)->bool:
         "Whether the frame at `t` seconds is analysed: every frame, or the first at or after each 1/face_fps tick."
@@ -682,14 +687,17 @@ class FaceLane:
 
     def feed(self, t:float, rgb:np.ndarray):
         "Track the faces of one analysed frame and queue their network inputs."
+        seen = self.tracker.detections
         faces = self.tracker(rgb); self.frames += 1
         if faces:
-            self.inputs.append(self.model.inputs(rgb, [{'box': b} for _, b in faces]))
+            framed = self._framed(rgb, faces, self.tracker.detections > seen)
+            self.inputs.append(self.model.crops(rgb, framed))
             if self.stability_every is not None and t + 1e-6 >= self.next_view:  # the largest face, now and then, on its nine views
                 from emotion_nbdev.face_pretrained import view_inputs
                 self.next_view = t + self.stability_every
                 k = max(range(len(faces)), key=lambda j: (faces[j][1][2] - faces[j][1][0])*(faces[j][1][3] - faces[j][1][1]))
-                self.views.append(view_inputs(self.model, rgb, [{'box': faces[k][1]}])[1:]); self.viewed.append(len(self.pending) + k)
+                framed_k = SimpleNamespace(framed=lambda img, boxes: [framed[k]], crops=self.model.crops)  # framed once per frame, not again for the views
+                self.views.append(view_inputs(framed_k, rgb, [{'box': faces[k][1]}])[1:]); self.viewed.append(len(self.pending) + k)
             self.pending += [(t, i, *b) for i, b in faces]
         if len(self.pending) >= self.batch: self.flush()
 
@@ -713,6 +721,30 @@ def _flush(self:FaceLane):
     self.pending, self.inputs, self.views, self.viewed = [], [], [], []
 
 FaceLane.flush = _flush
+
+# %% ../nbs/07c_emotion_over_time.ipynb #f7a1c2d3
+FRAMINGS = ('tracked', 'every')  # when the face model frames a face (for FER2013 a Haar search over the frame)
+
+def _relative(framed:tuple, box:tuple)->tuple:
+    "A framed box as offsets from its face box's centre, in units of the face box's side."
+    cx, cy, s = (box[0] + box[2])/2, (box[1] + box[3])/2, max(box[2] - box[0], box[3] - box[1], 1)
+    return tuple((v - c)/s for v, c in zip(framed[:4], (cx, cy, cx, cy)))
+
+def _placed(offsets:tuple, box:tuple)->tuple:
+    "The framed box kept at the same place relative to a face box that moved."
+    cx, cy, s = (box[0] + box[2])/2, (box[1] + box[3])/2, max(box[2] - box[0], box[3] - box[1], 1)
+    return tuple(int(round(c + o*s)) for o, c in zip(offsets, (cx, cy, cx, cy)))
+
+def _framed_boxes(self:FaceLane, rgb, faces:list, detected:bool)->list:
+    "Each face's framed box: the model's own framing where the detector just ran (or for a track not framed yet), else its last framing moved with the track."
+    if self.framing == 'every' or detected or any(i not in self.placing for i, _ in faces):
+        framed = self.model.framed(rgb, [b for _, b in faces]); self.framings += 1
+        self.placing = {i: _relative(f, b) for (i, b), f in zip(faces, framed)}
+        return framed
+    return [_placed(self.placing[i], b) for i, b in faces]
+
+FaceLane._framed = _framed_boxes
+
 
 # %% ../nbs/07c_emotion_over_time.ipynb #3a9de222
 UNFAMILIAR_WEIGHT = 0.25  # a lane whose input its model flags as unlike its training data counts a quarter
@@ -858,11 +890,52 @@ def _voice_results(lane:VoiceLane, assess, batch:int=32, final:bool=False):
     P, fam, nov = assess(np.stack([lane.steps[i][2] for i in todo]))
     for i, p, f, v in zip(todo, P, fam, nov): lane.steps[i] = (lane.steps[i][0], lane.steps[i][1], (p, f, v))
 
+# %% ../nbs/07c_emotion_over_time.ipynb #b3e5d7f9
+class LaneThread:
+    "A lane's work on a thread of its own: items are done in order, at most `size` wait (memory stays bounded); an error in the work is raised again by `close`."
+    def __init__(self, work,        # called with each item, on the thread
+                 size:int=64,       # items that may wait; `put` blocks when this many do
+                ):
+        self.work, self.queue, self.error = work, queue.Queue(size), None
+        self.thread = threading.Thread(target=self._run, name='voice lane', daemon=True); self.thread.start()
+    def _run(self):
+        while (item := self.queue.get()) is not None:
+            if self.error is None:  # after an error the rest is drained undone, so `put` never waits for ever
+                try: self.work(item)
+                except BaseException as e: self.error = e
+    def put(self, item):
+        "Queue the next item; raises the work's error as soon as there is one."
+        if self.error is not None: raise self.error
+        self.queue.put(item)
+    def stop(self):
+        "Let the queued work finish and the thread end."
+        self.queue.put(None); self.thread.join()
+    def close(self):
+        "Finish, then raise the work's error if it failed."
+        self.stop()
+        if self.error is not None: raise self.error
+
+
 # %% ../nbs/07c_emotion_over_time.ipynb #46665a9f
-def _decode(path, info, face:FaceLane|None, voice:VoiceLane|None, assess, max_seconds, progress)->tuple:
+def _decode(path, info, face:FaceLane|None, voice:VoiceLane|None, assess, max_seconds, progress, parallel:bool=True)->tuple:
     "One pass over the file feeding both lanes; returns (readable seconds, notes). Damage after a readable start is a note, not an error."
+    notes = []
+    hear = lambda y: (voice.feed(y), _voice_results(voice, assess))
+    lane = LaneThread(hear) if parallel and face is not None and voice is not None else None  # the voice lane beside the face lane
+    try:
+        end = _frames_to_lanes(path, info, face, voice, lane.put if lane else hear, max_seconds, progress, notes)
+    except BaseException:
+        if lane: lane.stop()
+        raise
+    if lane: lane.close()
+    if np.isfinite(info.duration) and end < info.duration - max(1.0, 2/(info.fps or 25.0)) and not notes:
+        notes.append(f'the file ends at {end:.1f} s of the {info.duration:.1f} s its header declares (truncated): analysed the readable part')
+    return end, notes
+
+def _frames_to_lanes(path, info, face, voice, hear, max_seconds, progress, notes:list)->float:
+    "The decoding loop: video frames to the face lane, sound to `hear`; returns the readable seconds (damage after a readable start: a note)."
     from tqdm.auto import tqdm
-    notes, end = [], 0.0
+    end = 0.0
     total = round(info.duration, 1) if np.isfinite(info.duration) else None
     with open_media(path) as c, tqdm(total=total, unit='s', disable=not progress, desc=info.name, leave=False) as bar:
         try:
@@ -873,15 +946,12 @@ def _decode(path, info, face:FaceLane|None, voice:VoiceLane|None, assess, max_se
                 if kind == 'video':
                     if face.wants(t): face.feed(t, item.to_ndarray(format='rgb24'))
                     now = t + 1/(info.fps or 25.0)
-                else:
-                    voice.feed(item); _voice_results(voice, assess)
+                else: hear(item)
                 bar.update(max(0.0, round(now - end, 3)) if now > end else 0); end = max(end, now)
         except VideoError as e:
             if e.reason.startswith('longer than') or end == 0: raise
             notes.append(f'the file is damaged after {end:.1f} s ({e.reason}): analysed the part before it')
-    if np.isfinite(info.duration) and end < info.duration - max(1.0, 2/(info.fps or 25.0)) and not notes:
-        notes.append(f'the file ends at {end:.1f} s of the {info.duration:.1f} s its header declares (truncated): analysed the readable part')
-    return end, notes
+    return end
 
 # %% ../nbs/07c_emotion_over_time.ipynb #13d6bbc5
 def _face_steps(face:FaceLane|None, n:int, hop:float, labels:tuple, track)->tuple:
@@ -922,16 +992,16 @@ def _shared_labels(models, face_model:str|None)->tuple:
     have = [set(map(str, models.audio.classes_))] + ([set(models.faces[face_model].labels)] if face_model else [])
     return tuple(l for l in EMOTIONS if all(l in h for h in have))
 
-def _analyse(path, models, video:bool, face_fps, window, hop, track, max_seconds, progress, face_model, detect_every, vad='silero')->Timeline:
+def _analyse(path, models, video:bool, face_fps, window, hop, track, max_seconds, progress, face_model, detect_every, vad='silero', parallel:bool=True, framing:str='tracked')->Timeline:
     "Probe, decode once feeding both lanes, answer per step, fuse, and say what is missing."
     speech_detector(vad)  # a wrong name fails before any decoding
     info = probe_video(path, max_seconds, need_video=video)
     if not video and not info.has_audio: raise VideoError(path, 'no sound track to analyse')
     labels = _shared_labels(models, face_model if video else None)
     fm = models.faces[face_model] if video else None
-    face = FaceLane(fm, labels, face_fps, info.fps, detect_every, getattr(models, 'trust', {}).get(face_model)) if video else None
+    face = FaceLane(fm, labels, face_fps, info.fps, detect_every, getattr(models, 'trust', {}).get(face_model), framing=framing) if video else None
     voice, assess = (VoiceLane(window, hop, vad=vad), _assess_voice(models, labels)) if info.has_audio else (None, None)
-    end, notes = _decode(path, info, face, voice, assess, max_seconds, progress)
+    end, notes = _decode(path, info, face, voice, assess, max_seconds, progress, parallel)
     if face: face.flush()
     if voice: voice.close(); _voice_results(voice, assess, final=True)
     n = max(1, math.ceil(end/hop - 1e-9))
@@ -945,7 +1015,7 @@ def _analyse(path, models, video:bool, face_fps, window, hop, track, max_seconds
     if video and track != 'largest' and not (ids >= 0).any() and not faces.empty: notes.append(f'track {track} never seen: face lane empty')
     if video and faces['track'].nunique() > 1: notes.append(f"{faces['track'].nunique()} face tracks; the face lane follows " + ('the largest face at each step' if track == 'largest' else f'track {track}'))
     synthetic = getattr(models, 'synthetic', {})
-    source = {**asdict(info), 'readable_s': round(end, 3), 'window': window, 'hop': hop, 'vad': vad if isinstance(vad, str) else type(vad).__name__, 'face_fps': face_fps if video else None, 'track': track if video else None,
+    source = {**asdict(info), 'readable_s': round(end, 3), 'window': window, 'hop': hop, 'vad': vad if isinstance(vad, str) else type(vad).__name__, 'face_fps': face_fps if video else None, 'framing': framing if video else None, 'track': track if video else None,
               'face_model': face_model if video else None, 'face_data': fm.data if video else None,
               'voice_data': ('synthetic' if synthetic.get('audio') else 'real') if 'audio' in synthetic else None,
               'analysed_frames': face.frames if face else 0, 'detections': face.tracker.detections if face else 0}
@@ -964,9 +1034,11 @@ def analyse_video(path:str|Path,            # a video: mp4, mov, mkv, webm, avi,
                   face_model:str='fer2013', # which of `models.faces` reads the faces
                   detect_every:int|None=None, # run the face detector every k-th analysed frame; None: about once a second
                   vad='silero',             # the voice-activity detector: 'silero', 'energy' (see `speech_detector`)
+                  parallel:bool=True,       # the voice lane on a thread beside the face lane (same answers; faster on two cores or more)
+                  framing:str='tracked',    # 'tracked': the face model frames a face where the detector runs, the track moves it; 'every': on every analysed frame
                  )->Timeline:
     "Emotion over time from a video's faces and sound track, fused per step; one decoding pass, memory flat in the video's length."
-    tl = _analyse(path, models, True, face_fps, window, hop, track, max_seconds, progress, face_model, detect_every, vad)
+    tl = _analyse(path, models, True, face_fps, window, hop, track, max_seconds, progress, face_model, detect_every, vad, parallel, framing)
     if annotate is not None: annotate_video(path, tl, annotate)
     return tl
 

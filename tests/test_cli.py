@@ -87,3 +87,16 @@ def test_index_videos_beside_the_audio(tmp_path):
     assert sorted(m['modality']) == ['audio', 'audio', 'audio+video', 'audio+video'] and set(m['emotion']) == {'anger', 'happiness'}
     assert main(['index', str(root), '-o', str(tmp_path/'audio.csv'), '-q']) == 0
     assert len(pd.read_csv(tmp_path/'audio.csv')) == 2
+
+HEAVY = ('tensorflow', 'keras', 'gradio', 'torch', 'matplotlib', 'cv2', 'dlib', 'av')  # what an audio command has no use for
+
+def test_audio_command_imports_no_heavy_modules(tmp_path):
+    "predict-audio's import path (every module the command imports before its model file is read) and the features of a clip load none of `HEAVY`."
+    clip = sorted((synthetic_speech_dir()/'ALL').glob('*.flac'))[0]
+    code = ("import sys; from emotion_nbdev.cli import main; "
+            f"status = main(['predict-audio', {str(tmp_path/'missing.skops')!r}, {str(clip)!r}]); "
+            f"from emotion_nbdev.features import clip_features, load_audio; clip_features(load_audio({str(clip)!r})); "
+            f"print(status, sorted(m for m in {HEAVY!r} if m in sys.modules), 'sklearn' in sys.modules)")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.stdout.split('\n')[-2] == '2 [] True', r.stdout + r.stderr  # the missing model is refused after the imports; scikit-learn was loaded
+    assert 'missing.skops' in r.stderr

@@ -85,3 +85,28 @@ def test_analyse_video_and_audio_commands(demo_models, av_clip, tmp_path):
     assert p.returncode == 2 and 'no video stream' in p.stderr and not (tmp_path/'bad.csv').exists()
     p = run_cli('analyse-video', str(av_clip), '--models', models, cwd=tmp_path)
     assert p.returncode == 2 and 'say where the timeline goes' in p.stderr
+
+def test_timeline_commands_load_only_what_they_use(demo_models, av_clip, tmp_path):
+    "analyse-audio imports no TensorFlow; analyse-video only what TensorFlow Lite needs (TensorFlow imports Keras itself); --framing reaches the analysis."
+    code = "import sys; from emotion_nbdev.cli import main; s = main(sys.argv[1:]); print(s, sorted(m for m in ('tensorflow', 'keras', 'gradio', 'torch') if m in sys.modules))"
+    run = lambda *a: subprocess.run([sys.executable, '-c', code, *a, '--models', str(demo_models.folder), '-q'], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    audio = run('analyse-audio', str(av_clip), '-o', 'a.csv')
+    assert audio.stdout.strip().splitlines()[-1] == '0 []', audio.stdout + audio.stderr
+    video = run('analyse-video', str(av_clip), '--json', 'v.json', '--framing', 'every')
+    assert video.stdout.strip().splitlines()[-1] == "0 ['keras', 'tensorflow']", video.stdout + video.stderr
+    assert json.loads((tmp_path/'v.json').read_text())['source']['framing'] == 'every'
+
+def test_timeline_models_answer_as_the_demo_models(demo_models):
+    "The command's lighter loading (the audio model with its calibration, FER2013 on TensorFlow Lite alone) gives the demo models' answers."
+    import argparse
+    import numpy as np
+    from emotion_nbdev.cli import _timeline_models
+    from emotion_nbdev.features import FEATURE_NAMES
+    m = _timeline_models(argparse.Namespace(models=str(demo_models.folder), quiet=True))
+    assert list(m.faces) == ['fer2013'] and m.synthetic == {'audio': True, 'fer2013': False} and set(m.trust) == {'audio'}
+    assert type(m.faces['fer2013'].model).__name__ == 'TfliteNet'  # no Keras network built
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (4, 64, 64, 1)).astype(np.float32)
+    assert np.array_equal(m.faces['fer2013'].run(x), demo_models.faces['fer2013'].run(x))
+    X = rng.normal(size=(3, len(FEATURE_NAMES)))
+    assert m.trust['audio'].assess(m.audio, X) == demo_models.trust['audio'].assess(demo_models.audio, X)
