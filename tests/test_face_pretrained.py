@@ -285,7 +285,7 @@ def test_box_outside_the_image_is_an_error(astronaut):
 def test_astronaut_is_happiness(astronaut):
     faces = predict_fer(astronaut)
     assert len(faces) == 1 and faces[0]['emotion'] == 'happiness' and faces[0]['probabilities']['happiness'] >= 0.95
-    assert faces[0]['agreement'] == 1.0 and faces[0]['stable'] is True and faces[0]['face_px'] == 90
+    assert faces[0]['agreement'] == 1.0 and faces[0]['stable'] is True and faces[0]['face_px'] == 94  # BlazeFace's box side
     assert sorted(faces[0]['probabilities']) == sorted(EMOTIONS)
     assert abs(sum(faces[0]['probabilities'].values()) - 1) < 1e-4
 
@@ -340,7 +340,7 @@ def test_blurred_or_tiny_face_is_less_stable_than_sharp(astronaut, face_box):
     assert sharp['stable'] and sharp['agreement'] == 1.0
     assert blurred['agreement'] < sharp['agreement'] and not blurred['stable'], blurred
     assert tiny['agreement'] <= sharp['agreement'] and not tiny['stable'], tiny  # below STABLE_MIN_PX: never stable
-    assert tiny['face_px'] == 12 < STABLE_MIN_PX <= sharp['face_px'] == 90
+    assert tiny['face_px'] == 12 < STABLE_MIN_PX <= sharp['face_px'] == face_box[2] - face_box[0]
 
 def test_face_dicts_only_gain_keys(astronaut, landmark_model):
     old = {'box', 'score', 'landmarks', 'emotion', 'probabilities', 'model', 'models'}
