@@ -76,7 +76,7 @@ def audio_under_load(clip, rounds):
                 lat[k] += audio_requests(servers[k][1], clip, 8, 10)
                 one[k] += audio_requests(servers[k][1], clip, 1, 5)
     finally:
-        for p, _ in servers.values(): p.terminate(); p.wait(30)
+        for p, _ in servers.values(): p.terminate(); p.wait(180)
     return {k: dict(n=len(v), p50=pct(v, 50), p95=pct(v, 95), max=max(v), one_p50=pct(one[k], 50)) for k, v in lat.items()}
 
 def main():
@@ -101,7 +101,7 @@ def main():
                 rows.append((name, times[0], pct(times[1:], 50), pct(times[1:], 95), max(times[1:])))
         load = load_test(url, clip, photo, clients=8, per_client=25)
     finally:
-        proc.terminate(); proc.wait(30)
+        proc.terminate(); proc.wait(180)
     load_mid = os.getloadavg()[0]
     audio = audio_under_load(clip, a.rounds)
     load_after = os.getloadavg()[0]

@@ -3,7 +3,7 @@
 Each run gets fresh temporary folders for $EMOTION_MODELS_DIR and $EMOTION_CACHE_DIR, so the server trains the three demo
 models on the embedded synthetic data, loads them, warms up and starts; the pip install of a fresh machine is not part of
 it (the venv is this checkout's). Two ways, run in alternating order (`--repeats` each):
-- ours: `emotion-nbdev serve`, which trains the missing models at once, each in a process of its own;
+- ours: `emotion-nbdev serve`, which trains the missing models at once, in up to one process per core;
 - the reference: the same `serve` with `TrainingData(parallel=False)`: the models trained in turn, the way before.
 Per run: seconds to the first healthy answer, the CPU seconds of the server's whole process tree (trainers and audio
 workers included, read with wait4 when it exits), what the server's log says each model took, the warm-up, and the held-out
@@ -65,8 +65,8 @@ def main():
              f'Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. Command: `python bench/bench_demo_start.py --repeats {a.repeats}`. '
              'From an empty models folder and an empty cache ($EMOTION_MODELS_DIR, $EMOTION_CACHE_DIR: fresh temporary folders per run) to the first '
              '`GET /api/health` that answers 200: train the three demo models on the embedded synthetic data, load them, warm up, start. '
-             "Installing the packages (pip) on a fresh machine is not part of it. *Ours*: `emotion-nbdev serve` (the missing models train at once, each in a "
-             "process of its own); *reference*: `serve(data=TrainingData(parallel=False))`, the models trained in turn, the way before. "
+             "Installing the packages (pip) on a fresh machine is not part of it. *Ours*: `emotion-nbdev serve` (the missing models train at once, in up to "
+             "one process per core); *reference*: `serve(data=TrainingData(parallel=False))`, the models trained in turn, the way before. "
              'Runs in alternating order; each row gives the 1-minute load average at its start and end (2 cores: other work on the machine stretches the times). '
              "*CPU s*: user + system seconds of the server's whole process tree, start to exit (the trainers' and audio workers' processes included); "
              "on an idle 2-core machine the wall time of training at once approaches half of it, on a shared one the other work takes its share first.", '',

@@ -599,8 +599,9 @@ _WORKER = {}  # inside a worker process of `AudioPool`: the audio-only `DemoMode
 
 def _audio_worker_start(models:DemoModels):
     "A worker's start: keep its copy of the audio model, and pay the imports and numba's loading on one clip before any request."
+    from threadpoolctl import threadpool_limits
     from emotion_nbdev.audio_data import load_synthetic_speech
-    _WORKER['models'] = models
+    _WORKER['models'], _WORKER['blas'] = models, threadpool_limits(1)  # one BLAS thread: idle BLAS threads spin, taking the core the server needs
     analyse_audio(models, load_synthetic_speech().manifest.path.iloc[0])
 
 def _audio_in_worker(path, name, limits, explain): return analyse_audio(_WORKER['models'], path, name, limits, explain)
