@@ -134,7 +134,7 @@ def report(video, inproc, frames_all, same_face, long, light, args, load0, load1
     ok = lambda c: 'met' if c else 'not met'
     o, a, s, p = video['ours'], video['ours all'], video['start-up'], video['previous']
     lines = ['# The `emotion-nbdev` command from a shell: whole-process speed and memory', '',
-             f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores; Python {platform.python_version()}, TensorFlow {version('tensorflow-cpu')}, PyAV {version('av')}. '
+             f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores; Python {platform.python_version()}, TensorFlow {version("tensorflow-cpu")}, PyAV {version("av")}. '
              f'1-minute load average {load0:.1f} at the start and {load1:.1f} at the end (above {os.cpu_count()} means other work shared the cores during the run, '
              'and wall-clock seconds grow with it; CPU seconds much less).', '',
              f'Command: `python bench/bench_shell.py --repeats {n} --short {args.short:g} --long {args.long:g} --markdown bench/RESULTS_shell.md`', '',
