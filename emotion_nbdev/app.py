@@ -202,7 +202,8 @@ def _train_all(todo, progress, log, data, finish):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     with ProcessPoolExecutor(min(len(todo), os.cpu_count() or 1), multiprocessing.get_context('spawn')) as ex:  # the longest (audio) first
-        running = {ex.submit(_train_apart, kind, f, data): (i, kind) for i, kind, f in todo}
+        from emotion_nbdev import app  # the package's own function and data class: a spawned process cannot find a notebook's copies
+        running = {ex.submit(app._train_apart, kind, f, app.TrainingData(**vars(data))): (i, kind) for i, kind, f in todo}
         for fut in as_completed(running):
             lines, seconds = fut.result()
             for line in lines: log(line)
@@ -612,13 +613,14 @@ class AudioPool:
     "`analyse_audio` in `size` worker processes, each holding a copy of the audio model: requests run on separate cores."
     def __init__(self, models:DemoModels, # the server's models: only the audio model and its metadata travel to the workers
                  size:int=2):             # worker processes
-        self.models = DemoModels(models.audio, {}, {'audio': models.metadata['audio']}, models.folder)
+        from emotion_nbdev import app  # the package's own objects: a spawned process cannot find a notebook's copies
+        self._app, self.models = app, app.DemoModels(models.audio, {}, {'audio': models.metadata['audio']}, models.folder)
         self.size, self._lock = size, threading.Lock()
         self._pool = self._start()
     def _start(self):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
-        return ProcessPoolExecutor(self.size, multiprocessing.get_context('spawn'), initializer=_audio_worker_start, initargs=(self.models,))
+        return ProcessPoolExecutor(self.size, multiprocessing.get_context('spawn'), initializer=self._app._audio_worker_start, initargs=(self.models,))
     def _restart(self, broken):
         with self._lock:  # several requests may see the same death: one new pool
             if self._pool is broken: broken.shutdown(wait=True, cancel_futures=True); self._pool = self._start()
@@ -635,13 +637,14 @@ class AudioPool:
         "`analyse_audio(models, path, name, limits, explain)` in a worker (on its own copy of the audio model); 500 if the worker died."
         from concurrent.futures.process import BrokenProcessPool
         name = name or Path(path).name
-        try: return self.run(_audio_in_worker, path, name, limits, explain)
+        try: return self.run(self._app._audio_in_worker, path, name, self._app.Limits(**vars(limits)), explain)
+        except self._app.RequestError as e: raise RequestError(e.status, e.message) from None
         except BrokenProcessPool: raise RequestError(500, f'{name}: the process analysing it stopped unexpectedly; the server started a new one: try again') from None
     def warm(self, timeout:float=300)->float:
         "Start every worker and wait until each has analysed its first clip; seconds taken."
         t0, seen = time.perf_counter(), set()
         while len(seen) < self.size and time.perf_counter() - t0 < timeout:
-            seen |= {f.result() for f in [self._pool.submit(_pid_after, 0.1) for _ in range(self.size)]}
+            seen |= {f.result() for f in [self._pool.submit(self._app._pid_after, 0.1) for _ in range(self.size)]}
         return time.perf_counter() - t0
     @property
     def pids(self)->list: return sorted(self._pool._processes or {})  # the executor has no public list of its processes
