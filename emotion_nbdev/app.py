@@ -394,7 +394,7 @@ def analyse_face(models:DemoModels, # from `load_demo_models`
     try: img = read_image(image, max_pixels=limits.max_image_pixels)
     except UnreadableImageError as e: raise RequestError(422, user_message(e, image if is_path else None, name)) from None
     faces = detect_and_analyse(img, models.faces, lock=_DLIB_LOCK)
-    if not faces: raise RequestError(422, f'{name}: no face found (dlib found no frontal face; try a larger, front-facing, well-lit photo)')
+    if not faces: raise RequestError(422, f'{name}: no face found (the face detector found none; try a larger, front-facing, well-lit photo)')
     data = {k: 'synthetic' if s else 'real' for k, s in models.synthetic.items()}
     apply_trust(img, faces, models.faces, models.trust)
     for f in faces:

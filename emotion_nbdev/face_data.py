@@ -22,12 +22,12 @@ __all__ = ['N_LANDMARKS', 'LANDMARK_COLUMNS', 'META_COLUMNS', 'CSV_COLUMNS', 'LA
            'SYNTHETIC_FACES_MARKER', 'IMAGE_EXTENSIONS', 'MAX_IMAGE_PIXELS', 'BLAZEFACE_MIN_SCORE', 'BLAZEFACE_IOU',
            'FACE_EXPRESSIONS', 'IDENTITY_RANGES', 'SYNTHETIC_FACES_VERSION', 'FER2013_EMOTIONS', 'CK_PLUS_EMOTIONS',
            'landmark_table', 'landmark_array', 'LandmarkTableError', 'validate_landmark_table', 'read_landmark_csv',
-           'UnreadableImageError', 'read_image', 'blazeface_anchors', 'merge_boxes', 'BlazeFace', 'blazeface',
-           'square_tiles', 'blazeface_faces', 'detect_faces', 'face_landmarks', 'plot_face_landmarks', 'face_shapes',
-           'render_face', 'SyntheticFaces', 'make_synthetic_faces', 'plot_face_grid', 'write_synthetic_faces',
-           'synthetic_faces_dir', 'load_synthetic_faces', 'LandmarkExtraction', 'landmarks_from_images',
-           'load_fer2013_csv', 'index_fer2013_folders', 'read_ck_landmarks', 'load_ck_plus', 'normalize_landmarks',
-           'plot_mean_shapes', 'plot_landmark_class_distribution']
+           'UnreadableImageError', 'read_image', 'blazeface_anchors', 'merge_boxes', 'tflite_interpreter', 'BlazeFace',
+           'blazeface', 'square_tiles', 'blazeface_faces', 'detect_faces', 'face_landmarks', 'plot_face_landmarks',
+           'face_shapes', 'render_face', 'SyntheticFaces', 'make_synthetic_faces', 'plot_face_grid',
+           'write_synthetic_faces', 'synthetic_faces_dir', 'load_synthetic_faces', 'LandmarkExtraction',
+           'landmarks_from_images', 'load_fer2013_csv', 'index_fer2013_folders', 'read_ck_landmarks', 'load_ck_plus',
+           'normalize_landmarks', 'plot_mean_shapes', 'plot_landmark_class_distribution']
 
 # %% ../nbs/04_face_data.ipynb #8458d77a
 N_LANDMARKS = 68
@@ -271,18 +271,21 @@ def merge_boxes(boxes:np.ndarray,       # (n, 4) left, top, right, bottom
     return out
 
 # %% ../nbs/04_face_data.ipynb #376fab8c
+def tflite_interpreter(path:str|Path, # a .tflite file
+                       threads:int=1,   # interpreter threads: one, so that server requests run side by side
+                      ):
+    "A TensorFlow Lite interpreter from LiteRT (`ai-edge-litert`), the runtime alone: no TensorFlow import (seconds) needed."
+    from ai_edge_litert.interpreter import Interpreter
+    return Interpreter(model_path=str(path), num_threads=threads)
+
 class BlazeFace:
     "A vendored BlazeFace network (MediaPipe, Apache-2.0) on TensorFlow Lite: a whole RGB image in, face boxes out."
     def __init__(self, kind:str='short'): # 'short' (faces within about 2 m; 128 px input) or 'full' (about 5 m; 192 px)
-        import tensorflow as tf
         m = json.loads((package_data_dir()/'blazeface'/'PROVENANCE.json').read_text())['models'][kind]
         self.path, a = package_data_dir()/'blazeface'/m['file'], m['anchors']
         if file_sha256(self.path) != m['sha256']: raise ValueError(f'{self.path}: its SHA-256 differs from PROVENANCE.json (damaged or replaced)')
         self.kind, self.size, self.anchors = kind, a['input_size'], blazeface_anchors(a['input_size'], a['strides'], a['anchors_per_layer'])
-        with warnings.catch_warnings():  # TensorFlow 2.21 says its interpreter moves to the ai-edge-litert package
-            warnings.simplefilter('ignore')
-            self.net = tf.lite.Interpreter(str(self.path), num_threads=1)
-        self.net.allocate_tensors()
+        self.net = tflite_interpreter(self.path); self.net.allocate_tensors()
         self.input = self.net.get_input_details()[0]['index']
         self.outputs = [d['index'] for d in sorted(self.net.get_output_details(), key=lambda d: d['shape'][-1])]  # logits, boxes
         self.lock = threading.Lock()  # one interpreter must not run in two threads at once

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 import numpy as np
 from .core import EMOTIONS, ModelCard, file_sha256, normalize_emotion, package_data_dir
-from .face_data import detect_faces, face_landmarks, read_image
+from .face_data import detect_faces, face_landmarks, read_image, tflite_interpreter
 from .cnn import FACE_MARGIN, CnnModel, crop_face, keras_module, load_cnn, preprocess_face
 
 # %% auto #0
@@ -185,10 +185,7 @@ class TfliteNet:
     def __init__(self, path:str|Path, # a .tflite file
                  threads:int=1,      # interpreter threads: one, so that server requests run side by side
                 ):
-        import tensorflow as tf
-        with warnings.catch_warnings():  # TensorFlow 2.21 says its interpreter moves to the ai-edge-litert package
-            warnings.simplefilter('ignore')
-            self.interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
+        self.interpreter = tflite_interpreter(path, threads)  # LiteRT: the same kernels as TensorFlow's interpreter, without TensorFlow
         self.path, self.threads, self.lock = Path(path), threads, threading.Lock()
         self.input, self.output = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
         self.input_shape, self.output_shape = (None, *map(int, self.input['shape'][1:])), (None, *map(int, self.output['shape'][1:]))
@@ -200,10 +197,7 @@ class TfliteNet:
         x = np.ascontiguousarray(x, np.float32)
         with self.lock:
             if (it := self.by_size.get(len(x))) is None:  # a batch size not seen yet: its own interpreter, allocated once
-                import tensorflow as tf
-                with warnings.catch_warnings():
-                    warnings.simplefilter('ignore')
-                    it = self.by_size[len(x)] = tf.lite.Interpreter(model_path=str(self.path), num_threads=self.threads)
+                it = self.by_size[len(x)] = tflite_interpreter(self.path, self.threads)
                 it.resize_tensor_input(self.input['index'], x.shape); it.allocate_tensors()
             it.set_tensor(self.input['index'], x); it.invoke()
             return it.get_tensor(self.output['index']).copy()

@@ -87,13 +87,13 @@ def test_analyse_video_and_audio_commands(demo_models, av_clip, tmp_path):
     assert p.returncode == 2 and 'say where the timeline goes' in p.stderr
 
 def test_timeline_commands_load_only_what_they_use(demo_models, av_clip, tmp_path):
-    "analyse-audio imports no TensorFlow; analyse-video only what TensorFlow Lite needs (TensorFlow imports Keras itself); --framing reaches the analysis."
+    "analyse-audio imports no TensorFlow; analyse-video neither (its networks run on LiteRT, the TensorFlow Lite runtime alone); --framing reaches the analysis."
     code = "import sys; from emotion_nbdev.cli import main; s = main(sys.argv[1:]); print(s, sorted(m for m in ('tensorflow', 'keras', 'gradio', 'torch') if m in sys.modules))"
     run = lambda *a: subprocess.run([sys.executable, '-c', code, *a, '--models', str(demo_models.folder), '-q'], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     audio = run('analyse-audio', str(av_clip), '-o', 'a.csv')
     assert audio.stdout.strip().splitlines()[-1] == '0 []', audio.stdout + audio.stderr
     video = run('analyse-video', str(av_clip), '--json', 'v.json', '--framing', 'every')
-    assert video.stdout.strip().splitlines()[-1] == "0 ['keras', 'tensorflow']", video.stdout + video.stderr
+    assert video.stdout.strip().splitlines()[-1] == '0 []', video.stdout + video.stderr
     assert json.loads((tmp_path/'v.json').read_text())['source']['framing'] == 'every'
 
 def test_timeline_models_answer_as_the_demo_models(demo_models):
