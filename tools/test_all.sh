@@ -2,7 +2,8 @@
 # Every check of `make test`: the sync check, then every notebook (slow cells too) and the tests side by side,
 # so that both cores stay busy until the end. The demo's models are trained once, by whichever comes first,
 # into a temporary folder that the notebooks and the tests share (its lock makes the others wait and load them).
-# Each phase prints a `[make test] phase NAME: N s` line (bench/bench_ci.py reads them).
+# Each phase prints a `[make test] phase NAME: N s` line (bench/bench_ci.py reads them); the output ends with pytest's
+# summary line, repeated after the notebooks' log.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/.venv/bin
@@ -28,8 +29,8 @@ cell_timeout=$(( 2*$("$BIN/python" -c "import tomllib; print(tomllib.load(open('
 ( cd nbs && "$BIN/nbdev-test" --n-workers "$NB_WORKERS" --flags slow --timing --cell-timeout "$cell_timeout" >"$work/notebooks.log" 2>&1
   echo $? >"$work/notebooks.rc"; phase notebooks "$t" >"$work/notebooks.time" ) &
 nb_pid=$!
-"$BIN/python" -m pytest -n "$PYTEST_WORKERS" --dist loadfile --durations=15 tests
-py_rc=$?
+"$BIN/python" -m pytest -n "$PYTEST_WORKERS" --dist loadfile --durations=15 tests 2>&1 | tee "$work/pytest.log"
+py_rc=${PIPESTATUS[0]}
 phase pytest "$t"
 wait "$nb_pid"
 nb_rc=$(cat "$work/notebooks.rc" 2>/dev/null || echo 1)
@@ -39,4 +40,5 @@ cat "$work/notebooks.time" 2>/dev/null
 phase notebooks+pytest "$t"
 [ "$nb_rc" -eq 0 ] || echo "[make test] notebooks FAILED (nbdev-test exit status $nb_rc)"
 [ "$py_rc" -eq 0 ] || echo "[make test] pytest FAILED (exit status $py_rc)"
+tail -n 1 "$work/pytest.log"  # the last line is pytest's summary, again
 [ "$nb_rc" -eq 0 ] && [ "$py_rc" -eq 0 ]
