@@ -20,6 +20,7 @@ import numpy as np
 import soundfile as sf
 from PIL import Image
 from emotion_nbdev.app import load_test
+from served import audio_requests, free_port, start_served
 
 def three_second_clip():
     from emotion_nbdev.audio_data import load_synthetic_speech
@@ -38,32 +39,11 @@ REFERENCE = 'from emotion_nbdev.app import serve, Limits; serve(port={port}, lim
 
 def start_server(reference=False):
     "`emotion-nbdev serve` on a free port (the reference: `serve` with audio in the server's threads); (process, url)."
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    exe = Path(sys.executable).parent/'emotion-nbdev'
-    cmd = [sys.executable, '-c', REFERENCE.format(port=port)] if reference else [str(exe), 'serve', '--port', str(port)]
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         env={**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False'})
-    url = f'http://127.0.0.1:{port}'
-    for _ in range(1200):
-        try:
-            if httpx.get(url + '/api/health', timeout=1).status_code == 200: return p, url
-        except httpx.HTTPError: time.sleep(0.5)
-    p.kill(); raise SystemExit('server did not start')
+    port = free_port()
+    cmd = [sys.executable, '-c', REFERENCE.format(port=port)] if reference else [str(Path(sys.executable).parent/'emotion-nbdev'), 'serve', '--port', str(port)]
+    return start_served(cmd, port)
 
 def pct(ms, q): return float(np.percentile(ms, q))
-
-def audio_requests(url, clip, clients, per_client):
-    "Milliseconds of each `POST /api/audio` of `clip` from `clients` concurrent httpx clients, `per_client` requests each."
-    def client(_):
-        out = []
-        with httpx.Client(timeout=120) as c:
-            for _ in range(per_client):
-                t = time.perf_counter()
-                r = c.post(url + '/api/audio', files={'file': ('clip.wav', clip)})
-                out.append(1000*(time.perf_counter() - t))
-                if r.status_code != 200: raise SystemExit(f'{url}: status {r.status_code}: {r.text[:200]}')
-        return out
-    with ThreadPoolExecutor(clients) as pool: return [ms for rs in pool.map(client, range(clients)) for ms in rs]
 
 def audio_under_load(clip, rounds):
     "8 clients x 10 audio requests per round on our server and the reference, rounds in alternating order; 5 single requests after each."

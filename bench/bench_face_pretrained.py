@@ -24,6 +24,7 @@ Usage: python bench/bench_face_pretrained.py [--repeat 15] [--api] [--markdown b
 import argparse, os, platform, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
+from served import free_port, start_served
 
 FACE_WIDTHS = (60, 90, 140, 220)  # face box widths in the 640x480 test photos
 GOAL_P95_MS = 50.0
@@ -96,17 +97,9 @@ def detectors():
     return d
 
 def start_server(env:dict):
-    "`emotion-nbdev serve` on a free port in another process; (process, url) once /api/health answers."
-    import socket, subprocess, httpx
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    p = subprocess.Popen([str(Path(sys.executable).parent/'emotion-nbdev'), 'serve', '--port', str(port)], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, env={**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False', **env})
-    url = f'http://127.0.0.1:{port}'
-    for _ in range(1200):
-        try:
-            if httpx.get(url + '/api/health', timeout=1).status_code == 200: return p, url
-        except httpx.HTTPError: time.sleep(0.5)
-    p.kill(); raise SystemExit('server did not start')
+    "`emotion-nbdev serve` on a free port in another process, with `env` added; (process, url) once /api/health answers."
+    port = free_port()
+    return start_served([str(Path(sys.executable).parent/'emotion-nbdev'), 'serve', '--port', str(port)], port, env)
 
 def api_times(photos, repeat):
     "p50, p95 of POST /api/face over HTTP with the default detector and with dlib: [(name, p50, p95, photos with one face)]."

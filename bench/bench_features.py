@@ -21,6 +21,7 @@ import argparse, importlib.util, io, json, platform, socket, subprocess, sys, te
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
+from served import audio_requests, free_port, start_served
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,17 +126,9 @@ sys.exit(main(['serve', '--port', sys.argv[1]]))
 """
 
 def start_server(baseline_file=''):
-    import httpx
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    p = subprocess.Popen([sys.executable, '-c', SERVER_CODE, str(port), str(baseline_file)], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, env={**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False'})
-    url = f'http://127.0.0.1:{port}'
-    for _ in range(1200):
-        if p.poll() is not None: raise SystemExit(f'server exited with status {p.returncode}')
-        try:
-            if httpx.get(url + '/api/health', timeout=1).status_code == 200: return p, url
-        except httpx.HTTPError: time.sleep(0.5)
-    p.kill(); raise SystemExit('server did not start')
+    "The demo server on a free port (with the features of `baseline_file` when given); (process, url)."
+    port = free_port()
+    return start_served([sys.executable, '-c', SERVER_CODE, str(port), str(baseline_file)], port)
 
 def three_second_clip():
     "A 3.0 s speech clip as a 16-bit WAV at 16 kHz (one synthetic speaker's clips end to end), as `bench/bench_app.py` sends."
@@ -144,20 +137,6 @@ def three_second_clip():
     m = load_synthetic_speech().manifest
     y = np.concatenate([sf.read(p, dtype='float32')[0] for p in m[m.speaker == m.speaker.iloc[0]].path[:6]])[:3*16000]
     buf = io.BytesIO(); sf.write(buf, y, 16000, format='WAV', subtype='PCM_16'); return buf.getvalue()
-
-def audio_requests(url, clip, clients, per_client):
-    "Latencies (ms) of `clients` concurrent clients each posting the clip `per_client` times, one after another."
-    import httpx
-    def client(_):
-        out = []
-        with httpx.Client(timeout=120) as c:
-            for _ in range(per_client):
-                t = time.perf_counter()
-                r = c.post(url + '/api/audio', files={'file': ('clip.wav', clip)})
-                out.append(1000 * (time.perf_counter() - t))
-                if r.status_code != 200: raise SystemExit(f'{url}: status {r.status_code}: {r.text[:200]}')
-        return out
-    with ThreadPoolExecutor(clients) as pool: return [ms for rs in pool.map(client, range(clients)) for ms in rs]
 
 def request_parts(baseline, clip, repeat):
     "Fastest of `repeat` runs of each part of one /api/audio request, in this process, with the served models."
