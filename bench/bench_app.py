@@ -36,11 +36,12 @@ def photo_640x480():
     buf = io.BytesIO(); im.save(buf, 'JPEG', quality=90); return buf.getvalue()
 
 REFERENCE = 'from emotion_nbdev.app import serve, Limits; serve(port={port}, limits=Limits(audio_processes=False))'
+OURS = 'from emotion_nbdev.app import serve, Limits; serve(port={port}, limits=Limits(audio_processes=True))'  # audio in worker processes
 
 def start_server(reference=False):
-    "`emotion-nbdev serve` on a free port (the reference: `serve` with audio in the server's threads); (process, url)."
+    "`serve` with audio in worker processes on a free port (the reference: audio in the server's threads, the default); (process, url)."
     port = free_port()
-    cmd = [sys.executable, '-c', REFERENCE.format(port=port)] if reference else [str(Path(sys.executable).parent/'emotion-nbdev'), 'serve', '--port', str(port)]
+    cmd = [sys.executable, '-c', (REFERENCE if reference else OURS).format(port=port)]
     return start_served(cmd, port)
 
 def pct(ms, q): return float(np.percentile(ms, q))

@@ -287,7 +287,7 @@ class Limits:
     timeout_s:float = 30.0           # a request's time limit, queueing excluded
     video_timeout_s:float = 120.0    # a video's time limit: its analysis takes a fraction of its length
     workers:int = 2                  # requests analysed at once
-    audio_processes:bool = True      # audio requests in `workers` processes of their own (the cores work at once); False: in the server's threads
+    audio_processes:bool = False     # True: audio requests in `workers` processes of their own (`AudioPool`); False: in the server's threads
     queue_size:int = 32              # requests that may wait for a worker; more get 503
     @property
     def max_upload_bytes(self)->int: return int(self.max_upload_mb*1024*1024)
@@ -619,8 +619,12 @@ class AudioPool:
         self._pool = self._start()
     def _start(self):
         import multiprocessing
+        from multiprocessing.util import Finalize
         from concurrent.futures import ProcessPoolExecutor
-        return ProcessPoolExecutor(self.size, multiprocessing.get_context('spawn'), initializer=self._app._audio_worker_start, initargs=(self.models,))
+        pool = ProcessPoolExecutor(self.size, multiprocessing.get_context('spawn'), initializer=self._app._audio_worker_start, initargs=(self.models,))
+        # closed when this process exits, even as a forked child (whose exit skips atexit and joins its children first)
+        Finalize(pool, pool.shutdown, kwargs=dict(wait=True, cancel_futures=True), exitpriority=10)
+        return pool
     def _restart(self, broken):
         with self._lock:  # several requests may see the same death: one new pool
             if self._pool is broken: broken.shutdown(wait=True, cancel_futures=True); self._pool = self._start()

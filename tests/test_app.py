@@ -477,7 +477,7 @@ def test_audio_workers_answer_as_the_library_survive_a_dead_worker_and_stop_with
     import signal
     from concurrent.futures.process import BrokenProcessPool
     from emotion_nbdev.app import BackgroundServer, Limits, RequestError, analyse_audio, create_api
-    with BackgroundServer(create_api(demo_models, Limits(workers=1))) as server:
+    with BackgroundServer(create_api(demo_models, Limits(workers=1, audio_processes=True))) as server:
         pool = server.server.config.app.state.gate.audio
         assert_same_answer(pool(demo_models, CLIP), analyse_audio(demo_models, CLIP))
         assert_same_answer(pool(demo_models, CLIP, 'mine.flac', Limits(), True), analyse_audio(demo_models, CLIP, 'mine.flac', Limits(), True))
