@@ -6,7 +6,7 @@ Docs: https://emotion-nbdev.github.io/emotion_nbdev/face_data.html.md"""
 
 # %% ../nbs/04_face_data.ipynb #f68fd390
 from __future__ import annotations
-import json, os, re, shutil, tempfile, threading, warnings
+import json, os, re, shutil, tempfile, threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
