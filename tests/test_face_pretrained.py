@@ -153,6 +153,26 @@ def test_framing_is_upstreams_haar_box(upstream, real_faces):
     assert fer_face_boxes(np.zeros((200, 200, 3), np.uint8), [(50, 50, 150, 150)]) == ([mapped], [False])  # no Haar face: the box mapped
     assert mapped == (45, 34, 155, 144)
 
+def test_near_search_gives_the_full_searchs_boxes(astronaut, ten_faces):
+    "Searching only the rows near the faces returns OpenCV's very boxes: other turns and scales than the chapter's, ten faces at once, small faces in a large photo."
+    import cv2
+    photos = {}
+    for name, photo in (('astronaut', astronaut), ('Grace Hopper', real_face_photos()['Grace Hopper'])):
+        photos.update({f'{name} {k}': v for k, v in photo_variants(photo, turns=(-15, 4, 15), scales=(0.45, 0.8, 1.3)).items()})
+    photos['ten faces'] = np.dstack([ten_faces]*3)
+    photos['ten faces, large'] = cv2.resize(photos['ten faces'], None, fx=1.7, fy=1.7)
+    for side in (50, 75, 110):  # the face small in a 640x480 photo, near a border too
+        s = side/120; small = cv2.resize(astronaut, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        photos[f'{side} px face in 640x480'] = cv2.copyMakeBorder(small, 0, 480 - small.shape[0], 640 - small.shape[1], 0, cv2.BORDER_REPLICATE)
+    framed = 0
+    for name, photo in photos.items():
+        found = [f['box'] for f in find_faces(photo)]
+        if not found: continue
+        near, full = fer_face_boxes(photo, found, search='near'), fer_face_boxes(photo, found, search='full')
+        assert near == full, name
+        framed += sum(full[1])
+    assert framed >= 40 and sum(len(find_faces(photos[k])) for k in ('ten faces', 'ten faces, large')) == 20
+
 # ---- the detector ----
 def iou(a, b):
     w = max(0, min(a[2], b[2]) - max(a[0], b[0])); h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
