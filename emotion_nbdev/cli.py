@@ -583,7 +583,8 @@ def _limits(args):
         if getattr(args, name) <= 0: raise CliError(f"--{name.replace('_', '-')} must be positive")
     if args.workers < 1 or args.queue < 0 or args.max_image_pixels < 1: raise CliError('--workers and --max-image-pixels must be at least 1, --queue at least 0')
     return Limits(max_upload_mb=args.max_upload_mb, max_audio_seconds=args.max_audio_seconds, max_image_pixels=args.max_image_pixels,
-                  max_video_seconds=args.max_video_seconds, timeout_s=args.timeout, video_timeout_s=args.video_timeout, workers=args.workers, queue_size=args.queue)
+                  max_video_seconds=args.max_video_seconds, timeout_s=args.timeout, video_timeout_s=args.video_timeout, workers=args.workers, queue_size=args.queue,
+                  audio_processes=not getattr(args, 'audio_threads', False))
 
 def _audio_roots(items:list, quiet:bool=False)->list:
     "--audio-data items as folders: a path that exists as given; else a registry name (ravdess, crema-d, tess), fetched when missing."
@@ -644,6 +645,8 @@ def add_serve(sub, # the sub-parsers action of `build_parser`
     p.add_argument('--video-timeout', type=float, default=120.0, metavar='S', help='time limit of one video (default: 120)')
     p.add_argument('--workers', type=int, default=2, metavar='N', help='requests analysed at once (default: 2)')
     p.add_argument('--queue', type=int, default=32, metavar='N', help='requests that may wait; more get 503 (default: 32)')
+    p.add_argument('--audio-threads', action='store_true', help="analyse audio in the server's threads instead of --workers worker processes, each with its own copy of "
+                        "the audio model (default: processes, faster on a machine with its cores free; threads use less memory)")
     _add_training_options(p)
     p.set_defaults(func=cmd_serve)
     return p

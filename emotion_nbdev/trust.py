@@ -479,7 +479,7 @@ def fit_trust(model,                # a fitted classifier pipeline (the one that
               novelty:str='auto',   # one of `NOVELTY_METHODS`, or 'auto': see `choose_novelty`
               pass_rate:float=0.95, # share of in-distribution inputs that should pass the flag
               foreign:np.ndarray|None=None, # raw rows unlike the training data, to compare detectors on
-              novelty_methods:tuple=NOVELTY_METHODS, # the detectors to compare (add `TWO_VIEW` for audio)
+              novelty_methods:tuple=NOVELTY_METHODS, # the detectors 'auto' compares (add `TWO_VIEW` for audio)
              )->Trust:
     "Measure, choose and fit a model's calibration and novelty flag on grouped folds (deterministic)."
     if calibration not in ('auto', *CALIBRATION_METHODS): raise ValueError(f"unknown calibration {calibration!r}; use 'auto' or one of {', '.join(CALIBRATION_METHODS)}")
@@ -493,7 +493,7 @@ def fit_trust(model,                # a fitted classifier pipeline (the one that
     if method == 'temperature': cal = dict(method=method, temperature=fit_temperature(oof_proba(model, X, y, splits, labels), y, labels))
     elif method in ('sigmoid', 'isotonic'): cal = ovr_calibration(model, X, y, splits, method)[0]
     else: cal = dict(method=method)
-    nov_table, scores = compare_novelty(model, X, groups, n_splits, pass_rate, foreign, novelty_methods)
+    nov_table, scores = compare_novelty(model, X, groups, n_splits, pass_rate, foreign, novelty_methods if novelty == 'auto' else (novelty,))  # a given method is measured alone
     nov = choose_novelty(nov_table, pass_rate) if novelty == 'auto' else novelty
     detector = fit_novelty(model, X, groups, nov)
     c, n = cal_table.loc[method], nov_table.loc[nov]
