@@ -188,7 +188,7 @@ def threads_vs_processes(n=40):
 def load_note(before, after):
     return (f'1-minute load average {before:.1f} at the start and {after:.1f} at the end, on {os.cpu_count()} cores'
             + (': other work shared the machine, so absolute times are inflated and vary between runs; compare within a table'
-               if max(before, after) > 1 else ''))
+               if max(before, after) > (os.cpu_count() or 2) else ''))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
