@@ -240,6 +240,19 @@ def test_model_loading_retrains_only_what_is_broken(demo_models, tmp_path):
     (tmp_path/MODEL_FILES['cnn']).unlink()
     with pytest.raises(FileNotFoundError, match='face_cnn.keras'): load_demo_models(tmp_path)
 
+def test_retrain_trains_every_model_again(demo_models, tmp_path, monkeypatch):
+    "`demo-models --retrain` trains every model again though all of them load; without it, none. (The trainers are recorded, not run.)"
+    from emotion_nbdev import app
+    from emotion_nbdev.cli import build_parser
+    for f in app.MODEL_FILES.values(): copy_model(demo_models.folder, tmp_path, f)
+    calls = []
+    monkeypatch.setattr(app, '_TRAINERS', {k: (lambda kind: lambda path, progress, data, log: calls.append((kind, Path(path).name)))(k) for k in app._TRAINERS})
+    data = app.TrainingData(parallel=False)  # in this process, where the recording trainers are
+    assert not any(v['trained'] for v in app.train_demo_models(tmp_path, progress=False, log=lambda *a: None, data=data).values()) and calls == []
+    done = app.train_demo_models(tmp_path, retrain=True, progress=False, log=lambda *a: None, data=data)
+    assert calls == [(k, app.MODEL_FILES[k]) for k in app._TRAINERS] and all(v['trained'] for v in done.values())
+    assert build_parser().parse_args(['demo-models', '--retrain']).retrain and not build_parser().parse_args(['demo-models']).retrain
+
 def test_serve_cli_end_to_end(demo_models, tmp_path):
     "`emotion-nbdev serve --share` as a user starts it: a real process, answering on its port, stopping on SIGTERM; no internet, so no public link, said plainly."
     import signal, socket
@@ -373,7 +386,8 @@ def test_demo_models_on_the_readers_own_speech(demo_models, tmp_path):
         r = post(server, 'audio', CLIP.name, CLIP.read_bytes())
         assert r.status_code == 200 and set(r.json()['probabilities']) == set(CREMA_CODES) and r.json()['data'] == 'real'
         assert httpx.get(f'{server.url}/api/models').json()['audio'] == json.loads(json.dumps(card))
-    assert main(['demo-models', '--models', str(models), '--audio-data', str(root), '-q', '--retrain']) == 0
+    (models/MODEL_FILES['audio']).unlink()  # trained again on the same data (the face models stay: --retrain would train them too)
+    assert main(['demo-models', '--models', str(models), '--audio-data', str(root), '-q']) == 0
     assert model_cards(load_demo_models(models))['audio'] == card  # two trainings, identical cards
     assert main(['demo-models', '--models', str(models), '--audio-data', str(tmp_path/'nowhere')]) == 2
 
