@@ -58,7 +58,7 @@ def main():
     ap.add_argument('--layout', choices=['ci', 'serial'], default='ci')
     ap.add_argument('--ref', help='commit to clone (default: the current HEAD)')
     ap.add_argument('--clone', default='/tmp/cicheck', help='folder for the clean clone (removed first)')
-    ap.add_argument('--markdown', help='append a row to this results file')
+    ap.add_argument('--markdown', help='add a row to the runs table of this results file')
     ap.add_argument('--log', help='write the whole CI output here (default: a temporary file)')
     a = ap.parse_args()
     clone = Path(a.clone)
@@ -97,7 +97,9 @@ def main():
                           'was shared with other work and every phase took longer.\n\n'
                           '| layout | commit | date | load start | load end | ' + ' | '.join(COLUMNS) + ' | result |\n'
                           '|' + '---|'*(len(COLUMNS) + 6) + '\n')
-        with md.open('a') as f: f.write(row + '\n')
+        lines = md.read_text().splitlines()
+        last = max(i for i, l in enumerate(lines) if l.startswith('| '))  # the runs table's last row: the new one goes under it
+        md.write_text('\n'.join([*lines[:last + 1], row, *lines[last + 1:]]) + '\n')
     sys.exit(rc)
 
 if __name__ == '__main__': main()
