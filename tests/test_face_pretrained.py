@@ -258,6 +258,17 @@ def test_bad_runtime_files_and_names_are_refused(tmp_path):
     with pytest.raises(PretrainedModelError, match='bad.tflite: TensorFlow Lite cannot read it'): load_fer_tflite(tmp_path/'bad.tflite')
     with pytest.raises(ValueError, match="unknown runtime 'onnx'"): load_fer_model('onnx')
 
+def test_large_batches_run_in_chunks_of_one_size(astronaut, face_box):
+    "A batch larger than TFLITE_MAX_BATCH runs in chunks of that size (the last padded): the same rows as one by one, and one interpreter for every large batch."
+    from emotion_nbdev.face_pretrained import TFLITE_MAX_BATCH, load_fer_tflite
+    net, fer = load_fer_tflite(), load_fer_model()
+    x = view_inputs(fer, astronaut, [{'box': face_box}])
+    x = np.concatenate([x, x[:, ::-1], x[:, :, ::-1]]*3)[:75]  # 75 different-enough rows
+    one_by_one = np.concatenate([net.predict_on_batch(x[i:i + 1]) for i in range(len(x))])
+    for n in (75, 64, 33):
+        assert np.abs(net.predict_on_batch(x[:n]) - one_by_one[:n]).max() < 1e-6
+    assert sorted(net.by_size) == [1, TFLITE_MAX_BATCH]  # not one interpreter (and its memory) per batch size
+
 def test_runtime_is_safe_to_share_between_threads(astronaut, face_box):
     from concurrent.futures import ThreadPoolExecutor
     fer = load_fer_model(); one = fer.predict(astronaut, [{'box': face_box}])
