@@ -244,6 +244,7 @@ def fer_to_tflite(net=None, # keras.Model; default `load_fer_keras()`
     fn = tf.function(lambda x: net(x, training=False)).get_concrete_function(tf.TensorSpec([None, *net.input_shape[1:]], tf.float32))
     return tf.lite.TFLiteConverter.from_concrete_functions([convert_variables_to_constants_v2(fn)]).convert()
 
+# %% ../nbs/07_face_pretrained.ipynb #d1e2f3a5
 TFLITE_MAX_BATCH = 32  # inputs per interpreter call at most: an interpreter's memory grows with its batch and is kept
 
 class TfliteNet:
