@@ -190,7 +190,7 @@ def fer_face_boxes(image:np.ndarray, # (h, w, 3) uint8 RGB or (h, w) grey
     sides = [max(b[2] - b[0], b[3] - b[1]) for b in boxes]
     centres = [((b[0] + b[2])/2, (b[1] + b[3])/2) for b in boxes]
     lo, hi = max(20, int(min(sides)*HAAR_RANGE[0])), max(21, int(max(sides)*HAAR_RANGE[1]))
-    if search == 'auto': full, near = _haar_windows(grey, centres, lo, hi); search = 'near' if near*HAAR_NEAR_COST < full else 'full'
+    if search == 'auto': n_full, n_near = _haar_windows(grey, centres, lo, hi); search = 'near' if n_near*HAAR_NEAR_COST < n_full else 'full'
     cascade, lock = haar_cascade()
     with lock:
         if search == 'full': found = cascade.detectMultiScale(grey, **HAAR_SETTINGS, minSize=(lo, lo), maxSize=(hi, hi))
@@ -200,9 +200,9 @@ def fer_face_boxes(image:np.ndarray, # (h, w, 3) uint8 RGB or (h, w) grey
         else: raise ValueError(f"search must be 'auto', 'full' or 'near', not {search!r}")
     out, haar = [], []
     for (cx, cy), s in zip(centres, sides):
-        near = [(abs(x + w/2 - cx) + abs(y + h/2 - cy), (int(x), int(y), int(x + w), int(y + h))) for x, y, w, h in found
+        around = [(abs(x + w/2 - cx) + abs(y + h/2 - cy), (int(x), int(y), int(x + w), int(y + h))) for x, y, w, h in found
                 if x <= cx <= x + w and y <= cy <= y + h and HAAR_RANGE[0]*s <= w <= HAAR_RANGE[1]*s]
-        if near: out.append(min(near)[1]); haar.append(True)
+        if around: out.append(min(around)[1]); haar.append(True)
         else:
             side, cy = s*FACE_TO_HAAR[0], cy + FACE_TO_HAAR[1]*s
             out.append(tuple(int(round(v)) for v in (cx - side/2, cy - side/2, cx + side/2, cy + side/2))); haar.append(False)
